@@ -1,0 +1,336 @@
+/**
+ * Every configuration field, once. The zod schema, the flags, the
+ * `HA_VIP_*` environment variables and the README reference are all derived
+ * from this table, so the four cannot drift apart.
+ */
+
+/** How a field's text (from a flag or the environment) is read. */
+export type FieldKind =
+  | "string"
+  | "integer"
+  | "boolean"
+  | "duration"
+  | "list"
+  | "enum"
+  | "cidr"
+  | "ip"
+  | "url"
+  | "hostport";
+
+/** One configuration field. */
+export interface FieldSpec {
+  /** Dotted path in the YAML file: `health.interval`. */
+  path: string;
+  kind: FieldKind;
+  /** Long flag without dashes: `health-interval`. */
+  flag: string;
+  description: string;
+  /** Default in the form the YAML file would hold; `undefined` = unset. */
+  default?: unknown;
+  /** Text shown in the reference when the default is computed at start. */
+  defaultText?: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Secret values are redacted in `check` output, logs and errors. */
+  secret?: boolean;
+  required?: boolean;
+}
+
+/** The environment variable of a field: `health.interval` -> `HA_VIP_HEALTH_INTERVAL`. */
+export function envName(path: string): string {
+  return "HA_VIP_" + path.replaceAll(".", "_").toUpperCase();
+}
+
+export const FIELDS: readonly FieldSpec[] = [
+  {
+    path: "vip",
+    kind: "cidr",
+    flag: "vip",
+    required: true,
+    description:
+      "The virtual IP with the subnet's prefix length, e.g. 192.168.1.100/24 (IPv6: fd00::100/64).",
+  },
+  {
+    path: "interface",
+    kind: "string",
+    flag: "interface",
+    required: true,
+    description: "The interface that carries the VIP, e.g. eth0.",
+  },
+  {
+    path: "election.mode",
+    kind: "enum",
+    flag: "mode",
+    values: ["vrrp", "lease"],
+    default: "vrrp",
+    description:
+      "vrrp: VRRPv3 between the nodes, needs no API server (bootstrap). lease: a coordination.k8s.io/v1 Lease through the local API server.",
+  },
+  {
+    path: "election.node_name",
+    kind: "string",
+    flag: "node-name",
+    defaultText: "the host name",
+    description:
+      "This node's name in logs, status and the Lease holder identity.",
+  },
+  {
+    path: "election.vrrp.vrid",
+    kind: "integer",
+    flag: "vrid",
+    min: 1,
+    max: 255,
+    default: 51,
+    description:
+      "Virtual router ID, the same on every node of the group and unique on the network segment.",
+  },
+  {
+    path: "election.vrrp.priority",
+    kind: "integer",
+    flag: "priority",
+    min: 1,
+    max: 254,
+    default: 100,
+    description:
+      "Higher wins. Give each node a different priority; equal priorities tie-break on the higher address.",
+  },
+  {
+    path: "election.vrrp.advert_interval",
+    kind: "duration",
+    flag: "advert-interval",
+    min: 10,
+    max: 40_950,
+    default: "1s",
+    description:
+      "VRRP advertisement interval (VRRPv3 centiseconds: 10ms to 40.95s, multiples of 10ms). Failover after about 3 intervals.",
+  },
+  {
+    path: "election.vrrp.preempt",
+    kind: "boolean",
+    flag: "preempt",
+    default: true,
+    description:
+      "A healthy node with higher priority takes the VIP back from a lower one.",
+  },
+  {
+    path: "election.vrrp.unicast_peers",
+    kind: "list",
+    flag: "unicast-peer",
+    default: [],
+    description:
+      "Peers' IPv4 addresses for unicast VRRP on networks without multicast (flag repeatable, env comma-separated). Empty: multicast 224.0.0.18.",
+  },
+  {
+    path: "election.vrrp.source_address",
+    kind: "ip",
+    flag: "source-address",
+    defaultText: "the interface's first IPv4 address",
+    description:
+      "Source address of advertisements (and the tie-break address).",
+  },
+  {
+    path: "election.lease.name",
+    kind: "string",
+    flag: "lease-name",
+    default: "ha-vip",
+    description: "Name of the Lease object.",
+  },
+  {
+    path: "election.lease.namespace",
+    kind: "string",
+    flag: "lease-namespace",
+    default: "kube-system",
+    description: "Namespace of the Lease object.",
+  },
+  {
+    path: "election.lease.duration",
+    kind: "duration",
+    flag: "lease-duration",
+    min: 1000,
+    default: "15s",
+    description:
+      "How long a Lease holds without renewal before others may take it.",
+  },
+  {
+    path: "election.lease.renew_deadline",
+    kind: "duration",
+    flag: "lease-renew-deadline",
+    min: 1000,
+    default: "10s",
+    description:
+      "The holder gives the VIP up if it could not renew for this long (must be < duration).",
+  },
+  {
+    path: "election.lease.retry_period",
+    kind: "duration",
+    flag: "lease-retry-period",
+    min: 100,
+    default: "2s",
+    description:
+      "Time between Lease acquire/renew attempts (must be < renew_deadline).",
+  },
+  {
+    path: "health.url",
+    kind: "url",
+    flag: "health-url",
+    defaultText:
+      "k8s.api_server (external mode); https://127.0.0.1:6443 (in-cluster mode)",
+    description:
+      "The local API server to health-check. In-cluster mode never uses the discovered service address: that reaches some API server, not this node's.",
+  },
+  {
+    path: "health.interval",
+    kind: "duration",
+    flag: "health-interval",
+    min: 100,
+    default: "2s",
+    description: "Time between health checks.",
+  },
+  {
+    path: "health.timeout",
+    kind: "duration",
+    flag: "health-timeout",
+    min: 50,
+    default: "1s",
+    description:
+      "Time limit of one check, TCP connect and /readyz together (must be <= interval).",
+  },
+  {
+    path: "health.stability_window",
+    kind: "duration",
+    flag: "stability-window",
+    min: 0,
+    default: "5s",
+    description:
+      "A new verdict (ready / not ready) counts only once it has held this long (anti-flapping).",
+  },
+  {
+    path: "health.tls_server_name",
+    kind: "string",
+    flag: "tls-server-name",
+    default: "kubernetes",
+    description:
+      "Name the API server certificate is verified against. kubeadm certificates have no 127.0.0.1 SAN but always 'kubernetes'.",
+  },
+  {
+    path: "health.insecure_skip_tls_verify",
+    kind: "boolean",
+    flag: "insecure-skip-tls-verify",
+    default: false,
+    description:
+      "Do not verify the API server certificate at all (logged as a warning; for labs only).",
+  },
+  {
+    path: "k8s.enabled",
+    kind: "boolean",
+    flag: "k8s",
+    default: true,
+    description:
+      "Gate the VIP on the API server's /readyz. false: every node counts as healthy (plain VRRP, no API server needed; lease mode needs true).",
+  },
+  {
+    path: "k8s.in_cluster",
+    kind: "boolean",
+    flag: "in-cluster",
+    default: false,
+    description:
+      "Use the pod's service account (token, ca.crt, namespace) instead of api_server/token/ca_cert, which are then ignored with a warning.",
+  },
+  {
+    path: "k8s.api_server",
+    kind: "url",
+    flag: "api-server",
+    default: "https://127.0.0.1:6443",
+    description: "The API server in external mode: this node's local one.",
+  },
+  {
+    path: "k8s.token",
+    kind: "string",
+    flag: "token",
+    secret: true,
+    description:
+      "Bearer token (external mode). Prefer token_file: a flag is visible in the process list. Optional: /readyz is usually anonymous-readable.",
+  },
+  {
+    path: "k8s.token_file",
+    kind: "string",
+    flag: "token-file",
+    description:
+      "File holding the bearer token; re-read when it changes (rotation without restart).",
+  },
+  {
+    path: "k8s.ca_cert",
+    kind: "string",
+    flag: "ca-cert",
+    description:
+      "CA certificate file (PEM) for the API server, e.g. /etc/kubernetes/pki/ca.crt.",
+  },
+  {
+    path: "announce.garp_count",
+    kind: "integer",
+    flag: "garp-count",
+    min: 1,
+    max: 100,
+    default: 3,
+    description:
+      "Gratuitous ARPs (IPv6: unsolicited neighbour advertisements) sent at once on takeover.",
+  },
+  {
+    path: "announce.garp_interval",
+    kind: "duration",
+    flag: "garp-interval",
+    min: 0,
+    max: 10_000,
+    default: "100ms",
+    description: "Spacing of the takeover burst.",
+  },
+  {
+    path: "announce.refresh_interval",
+    kind: "duration",
+    flag: "announce-refresh-interval",
+    min: 0,
+    default: "10s",
+    description:
+      "The holder re-announces the VIP this often (0: only on takeover and conflicts).",
+  },
+  {
+    path: "announce.vip_lifetime",
+    kind: "duration",
+    flag: "vip-lifetime",
+    min: 2000,
+    max: 3_600_000,
+    default: "5s",
+    description:
+      "Valid lifetime of the VIP address, refreshed every second while holding: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds.",
+  },
+  {
+    path: "observe.log_format",
+    kind: "enum",
+    flag: "log-format",
+    values: ["text", "json"],
+    default: "text",
+    description: "Log lines as text or one JSON object per line.",
+  },
+  {
+    path: "observe.log_level",
+    kind: "enum",
+    flag: "log-level",
+    values: ["debug", "info", "warn", "error"],
+    default: "info",
+    description: "Least severe level logged.",
+  },
+  {
+    path: "observe.metrics_address",
+    kind: "hostport",
+    flag: "metrics-address",
+    defaultText: "off",
+    description:
+      "host:port for /metrics (Prometheus text) and /status (JSON), e.g. 127.0.0.1:9480.",
+  },
+];
+
+/** The field at a dotted path, if any. */
+export function fieldAt(path: string): FieldSpec | undefined {
+  return FIELDS.find((f) => f.path === path);
+}

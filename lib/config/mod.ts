@@ -1,0 +1,33 @@
+/**
+ * Configuration: one schema ({@link FIELDS} + zod), three sources (flags >
+ * `HA_VIP_*` environment > YAML file > defaults), errors that name the field,
+ * the value and the fix.
+ *
+ * @module
+ */
+export { type Cidr, parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
+export {
+  envName,
+  fieldAt,
+  type FieldKind,
+  FIELDS,
+  type FieldSpec,
+} from "./fields.ts";
+export { coerceField, type Config, configSchema } from "./schema.ts";
+export {
+  ConfigError,
+  type ConfigIssue,
+  type ConfigSources,
+  formatIssue,
+  loadConfig,
+  type LoadedConfig,
+  readYaml,
+  redactedConfig,
+} from "./load.ts";
+export {
+  REFERENCE_BEGIN,
+  REFERENCE_END,
+  renderReference,
+  updateReadme,
+} from "./reference.ts";

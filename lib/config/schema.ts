@@ -1,0 +1,409 @@
+/**
+ * The configuration schema: one zod schema derived from {@link FIELDS}, with
+ * field checks that name the bad value and what would be valid, and the
+ * checks that span several fields.
+ */
+import { z } from "zod";
+import { parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { FIELDS, type FieldSpec } from "./fields.ts";
+
+/** The validated configuration. Durations are milliseconds. */
+export interface Config {
+  vip: string;
+  interface: string;
+  election: {
+    mode: "vrrp" | "lease";
+    node_name: string;
+    vrrp: {
+      vrid: number;
+      priority: number;
+      advert_interval: number;
+      preempt: boolean;
+      unicast_peers: string[];
+      source_address?: string;
+    };
+    lease: {
+      name: string;
+      namespace: string;
+      duration: number;
+      renew_deadline: number;
+      retry_period: number;
+    };
+  };
+  health: {
+    url?: string;
+    interval: number;
+    timeout: number;
+    stability_window: number;
+    tls_server_name: string;
+    insecure_skip_tls_verify: boolean;
+  };
+  k8s: {
+    enabled: boolean;
+    in_cluster: boolean;
+    api_server: string;
+    token?: string;
+    token_file?: string;
+    ca_cert?: string;
+  };
+  announce: {
+    garp_count: number;
+    garp_interval: number;
+    refresh_interval: number;
+    vip_lifetime: number;
+  };
+  observe: {
+    log_format: "text" | "json";
+    log_level: "debug" | "info" | "warn" | "error";
+    metrics_address?: string;
+  };
+}
+
+type Coerced = { value: unknown } | { error: string };
+
+/** Shows a value in an error message, never a secret. */
+export function showValue(field: FieldSpec, value: unknown): string {
+  if (field.secret) return "<redacted>";
+  return typeof value === "string"
+    ? JSON.stringify(value)
+    : String(JSON.stringify(value) ?? value);
+}
+
+function range(f: FieldSpec, fmt: (n: number) => string): string {
+  if (f.min !== undefined && f.max !== undefined) {
+    return `from ${fmt(f.min)} to ${fmt(f.max)}`;
+  }
+  if (f.min !== undefined) return `at least ${fmt(f.min)}`;
+  if (f.max !== undefined) return `at most ${fmt(f.max)}`;
+  return "";
+}
+
+const TRUE = new Set(["true", "yes", "on", "1"]);
+const FALSE = new Set(["false", "no", "off", "0"]);
+
+/**
+ * Turns a value from any source (typed YAML, or text from a flag or the
+ * environment) into the field's type, or an error sentence without the path.
+ */
+export function coerceField(f: FieldSpec, raw: unknown): Coerced {
+  const shown = showValue(f, raw);
+  switch (f.kind) {
+    case "integer": {
+      const n = typeof raw === "number"
+        ? raw
+        : typeof raw === "string" && /^-?\d+$/.test(raw.trim())
+        ? Number(raw)
+        : NaN;
+      if (!Number.isInteger(n)) {
+        return {
+          error: `${shown} is not a whole number; use ${range(f, String)}`,
+        };
+      }
+      if (
+        (f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)
+      ) {
+        return {
+          error: `${shown} is out of range; use a whole number ${
+            range(f, String)
+          }`,
+        };
+      }
+      return { value: n };
+    }
+    case "boolean": {
+      if (typeof raw === "boolean") return { value: raw };
+      if (typeof raw === "string") {
+        const s = raw.trim().toLowerCase();
+        if (TRUE.has(s)) return { value: true };
+        if (FALSE.has(s)) return { value: false };
+      }
+      return { error: `${shown} is not a boolean; use true or false` };
+    }
+    case "duration": {
+      if (typeof raw !== "string") {
+        return {
+          error:
+            `${shown} has no unit; write it with one, e.g. "500ms", "2s" or "1m"`,
+        };
+      }
+      const ms = parseDuration(raw);
+      if (ms === undefined) {
+        return {
+          error:
+            `${shown} is not a duration; use a number with a unit: 500ms, 2s, 1m`,
+        };
+      }
+      if (
+        (f.min !== undefined && ms < f.min) ||
+        (f.max !== undefined && ms > f.max)
+      ) {
+        return {
+          error: `${shown} is out of range; use ${range(f, formatDuration)}`,
+        };
+      }
+      return { value: ms };
+    }
+    case "list": {
+      const items = typeof raw === "string"
+        ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+        : Array.isArray(raw)
+        ? raw
+        : undefined;
+      if (!items || items.some((i) => typeof i !== "string")) {
+        return {
+          error:
+            `${shown} is not a list of addresses; use a YAML list or comma-separated text`,
+        };
+      }
+      return { value: items };
+    }
+    case "enum": {
+      if (typeof raw === "string" && f.values!.includes(raw)) {
+        return { value: raw };
+      }
+      return {
+        error: `${shown} is not valid; use one of ${f.values!.join(", ")}`,
+      };
+    }
+    case "cidr": {
+      if (typeof raw === "string" && parseCidr(raw.trim())) {
+        return { value: raw.trim() };
+      }
+      const hint = typeof raw === "string" && !raw.includes("/")
+        ? `add the subnet's prefix length, e.g. "${raw}/24"`
+        : `use an address with a prefix length, e.g. 192.168.1.100/24 or fd00::100/64`;
+      return {
+        error: `${shown} is not an address with a prefix length; ${hint}`,
+      };
+    }
+    case "ip": {
+      if (typeof raw === "string" && (parseIpv4(raw) || parseIpv6(raw))) {
+        return { value: raw };
+      }
+      return { error: `${shown} is not an IP address; use e.g. 192.168.1.11` };
+    }
+    case "url": {
+      if (typeof raw === "string") {
+        try {
+          const u = new URL(raw);
+          if (
+            (u.protocol === "https:" || u.protocol === "http:") &&
+            u.hostname !== ""
+          ) return { value: raw };
+        } catch {
+          // reported below
+        }
+      }
+      return {
+        error:
+          `${shown} is not an http(s) URL; use e.g. https://127.0.0.1:6443`,
+      };
+    }
+    case "hostport": {
+      if (typeof raw === "string") {
+        const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(raw);
+        if (m && Number(m[2]) <= 65535) return { value: raw };
+      }
+      return {
+        error: `${shown} is not host:port; use e.g. 127.0.0.1:9480 or :9480`,
+      };
+    }
+    case "string": {
+      if (typeof raw === "string" && raw.length > 0) return { value: raw };
+      if (typeof raw === "number") return { value: String(raw) };
+      return { error: `${shown} is not valid; use non-empty text` };
+    }
+  }
+}
+
+function fieldSchema(f: FieldSpec) {
+  return z.unknown().transform((raw, ctx) => {
+    const r = coerceField(f, raw);
+    if ("error" in r) {
+      ctx.addIssue({ code: "custom", message: r.error });
+      return z.NEVER;
+    }
+    return r.value;
+  });
+}
+
+type Shape = { [key: string]: z.ZodType | Shape };
+
+function buildShape(): Shape {
+  const root: Shape = {};
+  for (const f of FIELDS) {
+    const keys = f.path.split(".");
+    let node = root;
+    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Shape;
+    const s = fieldSchema(f);
+    node[keys.at(-1)!] = f.required || f.default !== undefined
+      ? s
+      : s.optional();
+  }
+  return root;
+}
+
+function toZod(shape: Shape): z.ZodType {
+  const entries: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(shape)) {
+    entries[k] = v instanceof z.ZodType ? v : toZod(v);
+  }
+  return z.strictObject(entries);
+}
+
+// deno-lint-ignore no-explicit-any
+type Loose = any;
+
+/**
+ * Checks that involve more than one field. They also run when some fields
+ * are invalid (then on whatever did parse), so one run reports everything.
+ */
+export function crossChecks(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const num = (v: unknown): v is number => typeof v === "number";
+  const vip = typeof c?.vip === "string" ? parseCidr(c.vip) : undefined;
+  const vrrp = c?.election?.vrrp ?? {};
+  const lease = c?.election?.lease ?? {};
+  const health = c?.health ?? {};
+  const k8s = c?.k8s ?? {};
+  if (vip?.family === 4 && vip.prefixLength === 0) {
+    issue(
+      "vip",
+      `${
+        JSON.stringify(c.vip)
+      } has prefix length 0; use the subnet's prefix, e.g. /24`,
+    );
+  }
+  if (num(vrrp.advert_interval) && vrrp.advert_interval % 10 !== 0) {
+    const near = Math.max(10, Math.round(vrrp.advert_interval / 10) * 10);
+    issue(
+      "election.vrrp.advert_interval",
+      `${
+        formatDuration(vrrp.advert_interval)
+      } is not a multiple of 10ms (VRRPv3 counts centiseconds); use e.g. ${
+        formatDuration(near)
+      }`,
+    );
+  }
+  if (c?.election?.mode === "vrrp" && vip?.family === 6) {
+    issue(
+      "vip",
+      `IPv6 VIPs are not supported by the vrrp election yet; use an IPv4 VIP or election.mode: lease`,
+    );
+  }
+  for (
+    const peer of Array.isArray(vrrp.unicast_peers) ? vrrp.unicast_peers : []
+  ) {
+    if (!parseIpv4(peer)) {
+      issue(
+        "election.vrrp.unicast_peers",
+        `${JSON.stringify(peer)} is not an IPv4 address; use e.g. 192.168.1.12`,
+      );
+    }
+  }
+  if (
+    typeof vrrp.source_address === "string" && !parseIpv4(vrrp.source_address)
+  ) {
+    issue(
+      "election.vrrp.source_address",
+      `${JSON.stringify(vrrp.source_address)} is not IPv4; VRRP here is IPv4`,
+    );
+  }
+  if (
+    num(lease.renew_deadline) && num(lease.duration) &&
+    lease.renew_deadline >= lease.duration
+  ) {
+    issue(
+      "election.lease.renew_deadline",
+      `${
+        formatDuration(lease.renew_deadline)
+      } must be shorter than election.lease.duration (${
+        formatDuration(lease.duration)
+      }), or two holders could overlap`,
+    );
+  }
+  if (
+    num(lease.retry_period) && num(lease.renew_deadline) &&
+    lease.retry_period >= lease.renew_deadline
+  ) {
+    issue(
+      "election.lease.retry_period",
+      `${
+        formatDuration(lease.retry_period)
+      } must be shorter than election.lease.renew_deadline (${
+        formatDuration(lease.renew_deadline)
+      })`,
+    );
+  }
+  if (c?.election?.mode === "lease" && k8s.enabled === false) {
+    issue(
+      "k8s.enabled",
+      "false does not work with election.mode: lease, which needs the API server; set k8s.enabled: true or use election.mode: vrrp",
+    );
+  }
+  if (
+    num(health.timeout) && num(health.interval) &&
+    health.timeout > health.interval
+  ) {
+    issue(
+      "health.timeout",
+      `${formatDuration(health.timeout)} is longer than health.interval (${
+        formatDuration(health.interval)
+      }); use at most the interval`,
+    );
+  }
+  const lifetime = c?.announce?.vip_lifetime;
+  if (num(lifetime) && lifetime % 1000 !== 0) {
+    issue(
+      "announce.vip_lifetime",
+      `${
+        formatDuration(lifetime)
+      } is not whole seconds (the kernel counts lifetimes in seconds); use e.g. 5s`,
+    );
+  }
+  if (
+    k8s.in_cluster !== true && typeof k8s.token === "string" &&
+    typeof k8s.token_file === "string"
+  ) {
+    issue(
+      "k8s.token",
+      "is set together with k8s.token_file; set only one of them",
+    );
+  }
+}
+
+/** The zod schema of the whole configuration (input: merged raw values). */
+export const configSchema: z.ZodType<Config> =
+  (toZod(buildShape()) as z.ZodType<Config>).superRefine((c, ctx) =>
+    crossChecks(
+      c,
+      (path, message) =>
+        ctx.addIssue({ code: "custom", path: path.split("."), message }),
+    )
+  );
+
+/**
+ * Each field coerced on its own, the invalid ones left out: what the cross
+ * checks see when the schema as a whole failed.
+ */
+export function bestEffort(raw: Record<string, unknown>): Loose {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    const keys = f.path.split(".");
+    // deno-lint-ignore no-explicit-any
+    const v = keys.reduce<any>((n, k) => n?.[k], raw);
+    if (v === undefined) continue;
+    const r = coerceField(f, v);
+    if ("value" in r) {
+      let node = out;
+      for (const k of keys.slice(0, -1)) {
+        node = (node[k] ??= {}) as Record<string, unknown>;
+      }
+      node[keys.at(-1)!] = r.value;
+    }
+  }
+  return out;
+}

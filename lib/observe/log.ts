@@ -1,0 +1,112 @@
+/**
+ * Structured logging: one line per event, as text or JSON. Every line passes
+ * through the secret filter, so a token that slipped into a message or a
+ * field is still never written.
+ */
+
+/** Severity, least to most. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Extra key/value context of a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** The logger interface every module accepts. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line (e.g. `{ component: "vrrp" }`). */
+  with(fields: LogFields): Logger;
+}
+
+const secrets = new Set<string>();
+
+/**
+ * Registers a secret (a bearer token) so that no log line, error text or
+ * status output passing through {@link redact} ever shows it. Short strings
+ * are refused: redacting "a" would mangle every line.
+ */
+export function registerSecret(secret: string | undefined): void {
+  if (secret && secret.length >= 8) secrets.add(secret);
+}
+
+/** Replaces every registered secret in `text` with `<redacted>`. */
+export function redact(text: string): string {
+  let out = text;
+  for (const s of secrets) {
+    if (out.includes(s)) out = out.replaceAll(s, "<redacted>");
+  }
+  return out;
+}
+
+/** Where lines go; tests capture them. */
+export type LogSink = (line: string) => void;
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  format?: "text" | "json";
+  level?: LogLevel;
+  sink?: LogSink;
+  /** Clock for timestamps (tests). */
+  now?: () => Date;
+}
+
+function textValue(v: unknown): string {
+  if (v instanceof Error) return JSON.stringify(v.message);
+  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  return /^[\w.:/@+-]+$/.test(s) ? s : JSON.stringify(s);
+}
+
+/** A logger writing to stderr (or `sink`) in the given format. */
+export function createLogger(
+  options: LoggerOptions = {},
+  bound: LogFields = {},
+): Logger {
+  const format = options.format ?? "text";
+  const min = RANK[options.level ?? "info"];
+  const encoder = new TextEncoder();
+  const sink = options.sink ??
+    ((line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
+  const now = options.now ?? (() => new Date());
+  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
+    if (RANK[level] < min) return;
+    const all = { ...bound, ...fields };
+    let line: string;
+    if (format === "json") {
+      line = JSON.stringify(
+        { time: now().toISOString(), level, msg, ...all },
+        (_k, v) =>
+          v instanceof Error
+            ? v.message
+            : typeof v === "bigint"
+            ? String(v)
+            : v,
+      );
+    } else {
+      const kv = Object.entries(all).filter(([, v]) => v !== undefined).map((
+        [k, v],
+      ) => `${k}=${textValue(v)}`);
+      line = [now().toISOString(), level.toUpperCase().padEnd(5), msg, ...kv]
+        .join(" ");
+    }
+    sink(redact(line));
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    with: (fields) => createLogger(options, { ...bound, ...fields }),
+  };
+}
+
+/** A logger that drops everything (library default). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  with: () => silentLogger,
+};
