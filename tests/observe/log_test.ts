@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { createLogger, redact, registerSecret } from "../../lib/observe/mod.ts";
+
+const fixed = () => new Date("2026-01-02T03:04:05.678Z");
+
+Deno.test("text lines carry time, level, message and key=value fields", () => {
+  const lines: string[] = [];
+  const log = createLogger({ sink: (l) => lines.push(l), now: fixed }).with({
+    component: "health",
+  });
+  log.info("verdict changed", {
+    from: "ready",
+    to: "not ready",
+    checks: ["etcd"],
+  });
+  log.debug("hidden");
+  assert.deepEqual(lines, [
+    `2026-01-02T03:04:05.678Z INFO  verdict changed component=health from=ready to="not ready" checks="[\\"etcd\\"]"`,
+  ]);
+});
+
+Deno.test("json lines are one object each, levels filter", () => {
+  const lines: string[] = [];
+  const log = createLogger({
+    format: "json",
+    level: "warn",
+    sink: (l) => lines.push(l),
+    now: fixed,
+  });
+  log.info("dropped");
+  log.warn("kept", { n: 1, err: new Error("boom") });
+  assert.equal(lines.length, 1);
+  assert.deepEqual(JSON.parse(lines[0]), {
+    time: "2026-01-02T03:04:05.678Z",
+    level: "warn",
+    msg: "kept",
+    n: 1,
+    err: "boom",
+  });
+});
+
+Deno.test("registered secrets are redacted from every line, in both formats", () => {
+  const token = "tok-" + crypto.randomUUID();
+  registerSecret(token);
+  for (const format of ["text", "json"] as const) {
+    const lines: string[] = [];
+    const log = createLogger({ format, sink: (l) => lines.push(l) });
+    log.error(`request failed with Authorization: Bearer ${token}`, {
+      header: `Bearer ${token}`,
+      err: new Error(token),
+    });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0].includes(token), lines[0]);
+    assert.ok(lines[0].includes("<redacted>"));
+  }
+  assert.equal(redact(`x ${token} y`), "x <redacted> y");
+  registerSecret("short"); // too short to redact safely: ignored
+  assert.equal(redact("short"), "short");
+});

@@ -1,0 +1,46 @@
+/** Runs the CLI in-process with captured output. */
+import { main } from "../../lib/cli/mod.ts";
+
+/** What one CLI invocation printed and returned. */
+export interface CliResult {
+  status: number;
+  out: string;
+  err: string;
+}
+
+/** Runs `ha-vip args...` with `env` as its whole environment. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  let out = "";
+  let err = "";
+  const status = await main(args, {
+    out: (t) => out += t,
+    err: (t) => err += t,
+    env,
+  });
+  return { status, out, err };
+}
+
+/** Runs `deno run main.ts args...` as a real process (exit codes, signals). */
+export async function runBinary(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", main, ...args],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const r = await cmd.output();
+  const dec = new TextDecoder();
+  return {
+    status: r.code,
+    out: dec.decode(r.stdout),
+    err: dec.decode(r.stderr),
+  };
+}
