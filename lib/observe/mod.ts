@@ -15,3 +15,9 @@ export {
   registerSecret,
   silentLogger,
 } from "./log.ts";
+export {
+  Metrics,
+  type ObserveServerOptions,
+  parseHostPort,
+  serveObservability,
+} from "./metrics.ts";
