@@ -1,0 +1,364 @@
+/**
+ * Address text <-> bytes (IPv4, IPv6, MAC) and sockaddr builders/parsers.
+ * Pure: no I/O.
+ *
+ * @module
+ */
+
+import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from "./constants.ts";
+
+/** Thrown for address text that does not parse. */
+export class AddressParseError extends TypeError {
+  /** `kind` of address, the offending `text`, and `why` it is invalid. */
+  constructor(kind: string, text: string, why: string) {
+    super(`invalid ${kind} ${JSON.stringify(text)}: ${why}`);
+    this.name = "AddressParseError";
+  }
+}
+
+/** Parses dotted-quad IPv4 text (`"10.0.0.1"`) into 4 network-order bytes. */
+export function parseIPv4(text: string): Uint8Array {
+  const parts = text.split(".");
+  if (parts.length !== 4) {
+    throw new AddressParseError("IPv4 address", text, "expected a.b.c.d");
+  }
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    // No leading zeros: "010" is octal to some tools and decimal to others.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
+      throw new AddressParseError(
+        "IPv4 address",
+        text,
+        `octet ${JSON.stringify(p)} is not 0-255`,
+      );
+    }
+    out[i] = Number(p);
+  }
+  return out;
+}
+
+/** Formats 4 bytes as dotted-quad IPv4 text. */
+export function formatIPv4(bytes: Uint8Array): string {
+  if (bytes.length !== 4) {
+    throw new RangeError(`IPv4 address needs 4 bytes, got ${bytes.length}`);
+  }
+  return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+}
+
+/**
+ * Parses IPv6 text (RFC 4291 §2.2, including `::` and a trailing dotted
+ * quad) into 16 bytes. Zone suffixes (`%eth0`) are rejected: the interface
+ * is configured separately.
+ */
+export function parseIPv6(text: string): Uint8Array {
+  const kind = "IPv6 address";
+  if (text.includes("%")) {
+    throw new AddressParseError(kind, text, "zone suffixes are not accepted");
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) {
+    throw new AddressParseError(kind, text, "more than one '::'");
+  }
+  const groups = (s: string): number[] => {
+    if (s === "") return [];
+    const parts = s.split(":");
+    const words: number[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (i === parts.length - 1 && p.includes(".")) {
+        const v4 = parseIPv4(p);
+        words.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) {
+        words.push(parseInt(p, 16));
+      } else {
+        throw new AddressParseError(
+          kind,
+          text,
+          `group ${JSON.stringify(p)} is not 1-4 hex digits`,
+        );
+      }
+    }
+    return words;
+  };
+  const head = groups(halves[0]);
+  let words: number[];
+  if (halves.length === 2) {
+    const tail = groups(halves[1]);
+    if (halves[0].includes(".")) {
+      throw new AddressParseError(kind, text, "dotted quad must come last");
+    }
+    const missing = 8 - head.length - tail.length;
+    if (missing < 1) {
+      throw new AddressParseError(kind, text, "'::' stands for no groups");
+    }
+    words = [...head, ...new Array<number>(missing).fill(0), ...tail];
+  } else {
+    words = head;
+  }
+  if (words.length !== 8) {
+    throw new AddressParseError(kind, text, "expected 8 groups");
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = words[i] >> 8;
+    out[2 * i + 1] = words[i] & 0xff;
+  }
+  return out;
+}
+
+/** Formats 16 bytes as canonical IPv6 text (RFC 5952). */
+export function formatIPv6(bytes: Uint8Array): string {
+  if (bytes.length !== 16) {
+    throw new RangeError(`IPv6 address needs 16 bytes, got ${bytes.length}`);
+  }
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    words.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  }
+  // Longest run of >= 2 zero groups, first one on ties (RFC 5952 §4.2).
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(":");
+  if (bestStart < 0) return hex(words);
+  return `${hex(words.slice(0, bestStart))}::${
+    hex(words.slice(bestStart + bestLen))
+  }`;
+}
+
+/** Parses IPv4 or IPv6 text; returns the family and the bytes. */
+export function parseIP(
+  text: string,
+): { family: typeof AF_INET | typeof AF_INET6; bytes: Uint8Array } {
+  if (text.includes(":")) return { family: AF_INET6, bytes: parseIPv6(text) };
+  return { family: AF_INET, bytes: parseIPv4(text) };
+}
+
+/** Formats 4 or 16 bytes as IPv4 or IPv6 text. */
+export function formatIP(bytes: Uint8Array): string {
+  if (bytes.length === 4) return formatIPv4(bytes);
+  if (bytes.length === 16) return formatIPv6(bytes);
+  throw new RangeError(`an IP address has 4 or 16 bytes, got ${bytes.length}`);
+}
+
+/** Parses `"aa:bb:cc:dd:ee:ff"` into 6 bytes. */
+export function parseMac(text: string): Uint8Array {
+  const parts = text.split(":");
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))) {
+    throw new AddressParseError(
+      "MAC address",
+      text,
+      "expected aa:bb:cc:dd:ee:ff",
+    );
+  }
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+/** Formats bytes as lower-case colon-separated hex (`"aa:bb:cc:dd:ee:ff"`). */
+export function formatMac(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/** `struct sockaddr_in` is 16 bytes. */
+export const SOCKADDR_IN_SIZE = 16;
+/** `struct sockaddr_in6` is 28 bytes. */
+export const SOCKADDR_IN6_SIZE = 28;
+/** `struct sockaddr_ll` is 20 bytes. */
+export const SOCKADDR_LL_SIZE = 20;
+/** `struct sockaddr_nl` is 12 bytes. */
+export const SOCKADDR_NL_SIZE = 12;
+
+function ipBytes(address: string | Uint8Array, len: 4 | 16): Uint8Array {
+  const b = typeof address === "string"
+    ? (len === 4 ? parseIPv4(address) : parseIPv6(address))
+    : address;
+  if (b.length !== len) {
+    throw new RangeError(`expected a ${len}-byte address, got ${b.length}`);
+  }
+  return b;
+}
+
+/**
+ * Builds a 16-byte `sockaddr_in`: family (host order), port and address
+ * (network order), 8 zero bytes.
+ */
+export function sockaddrIn(
+  address: string | Uint8Array,
+  port = 0,
+): Uint8Array {
+  const out = new Uint8Array(SOCKADDR_IN_SIZE);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, AF_INET, true);
+  v.setUint16(2, port, false);
+  out.set(ipBytes(address, 4), 4);
+  return out;
+}
+
+/** A decoded `sockaddr_in`. */
+export interface SockaddrIn {
+  /** Dotted-quad text. */
+  address: string;
+  /** The 4 address bytes (network order). */
+  bytes: Uint8Array;
+  /** The port (0 for raw sockets). */
+  port: number;
+}
+
+/**
+ * Parses a `sockaddr_in` (as filled in by `recvfrom`). Throws a
+ * `RangeError` if it is shorter than 8 bytes or not `AF_INET`.
+ */
+export function parseSockaddrIn(bytes: Uint8Array): SockaddrIn {
+  if (bytes.length < 8) {
+    throw new RangeError(`sockaddr_in needs 8 bytes, got ${bytes.length}`);
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const family = v.getUint16(0, true);
+  if (family !== AF_INET) {
+    throw new RangeError(`sockaddr family ${family} is not AF_INET`);
+  }
+  const addr = bytes.slice(4, 8);
+  return {
+    address: formatIPv4(addr),
+    bytes: addr,
+    port: v.getUint16(2, false),
+  };
+}
+
+/**
+ * Builds a 28-byte `sockaddr_in6`; `scopeId` (an ifindex) is required for
+ * link-local and link-scope multicast destinations such as ff02::1.
+ */
+export function sockaddrIn6(
+  address: string | Uint8Array,
+  options: { port?: number; scopeId?: number; flowInfo?: number } = {},
+): Uint8Array {
+  const out = new Uint8Array(SOCKADDR_IN6_SIZE);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, AF_INET6, true);
+  v.setUint16(2, options.port ?? 0, false);
+  v.setUint32(4, options.flowInfo ?? 0, false);
+  out.set(ipBytes(address, 16), 8);
+  v.setUint32(24, options.scopeId ?? 0, true);
+  return out;
+}
+
+/** A decoded `sockaddr_in6`. */
+export interface SockaddrIn6 {
+  /** Canonical IPv6 text. */
+  address: string;
+  /** The 16 address bytes. */
+  bytes: Uint8Array;
+  /** The port (0 for raw sockets). */
+  port: number;
+  /** The scope id (ifindex for link-local sources). */
+  scopeId: number;
+}
+
+/** Parses a `sockaddr_in6`. Throws a `RangeError` if short or not AF_INET6. */
+export function parseSockaddrIn6(bytes: Uint8Array): SockaddrIn6 {
+  if (bytes.length < 24) {
+    throw new RangeError(`sockaddr_in6 needs 24 bytes, got ${bytes.length}`);
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const family = v.getUint16(0, true);
+  if (family !== AF_INET6) {
+    throw new RangeError(`sockaddr family ${family} is not AF_INET6`);
+  }
+  const addr = bytes.slice(8, 24);
+  return {
+    address: formatIPv6(addr),
+    bytes: addr,
+    port: v.getUint16(2, false),
+    scopeId: bytes.length >= 28 ? v.getUint32(24, true) : 0,
+  };
+}
+
+/**
+ * Builds a 20-byte `sockaddr_ll` for `AF_PACKET` sends: family, protocol
+ * (an EtherType, stored network order), ifindex, then the destination
+ * hardware address at offset 12 (halen = its length).
+ */
+export function sockaddrLl(options: {
+  protocol: number;
+  ifindex: number;
+  address?: Uint8Array;
+}): Uint8Array {
+  const out = new Uint8Array(SOCKADDR_LL_SIZE);
+  const v = new DataView(out.buffer);
+  const addr = options.address ?? new Uint8Array(0);
+  if (addr.length > 8) {
+    throw new RangeError(`sll_addr holds 8 bytes, got ${addr.length}`);
+  }
+  v.setUint16(0, AF_PACKET, true);
+  v.setUint16(2, options.protocol, false);
+  v.setInt32(4, options.ifindex, true);
+  // sll_hatype (8) and sll_pkttype (10) are ignored for sends.
+  v.setUint8(11, addr.length);
+  out.set(addr, 12);
+  return out;
+}
+
+/** Builds a 12-byte `sockaddr_nl` (pid 0 = the kernel, or "assign me"). */
+export function sockaddrNl(
+  options: { pid?: number; groups?: number } = {},
+): Uint8Array {
+  const out = new Uint8Array(SOCKADDR_NL_SIZE);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, AF_NETLINK, true);
+  v.setUint32(4, options.pid ?? 0, true);
+  v.setUint32(8, options.groups ?? 0, true);
+  return out;
+}
+
+/** Parses a `sockaddr_nl`: the sender's port id and groups. */
+export function parseSockaddrNl(
+  bytes: Uint8Array,
+): { pid: number; groups: number } {
+  if (bytes.length < SOCKADDR_NL_SIZE) {
+    throw new RangeError(`sockaddr_nl needs 12 bytes, got ${bytes.length}`);
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const family = v.getUint16(0, true);
+  if (family !== AF_NETLINK) {
+    throw new RangeError(`sockaddr family ${family} is not AF_NETLINK`);
+  }
+  return { pid: v.getUint32(4, true), groups: v.getUint32(8, true) };
+}
+
+/**
+ * Builds a 12-byte `struct ip_mreqn` for `IP_ADD_MEMBERSHIP`,
+ * `IP_DROP_MEMBERSHIP` and `IP_MULTICAST_IF`: group, local address
+ * (0.0.0.0 = any), ifindex (host order).
+ */
+export function ipMreqn(options: {
+  group?: string | Uint8Array;
+  address?: string | Uint8Array;
+  ifindex: number;
+}): Uint8Array {
+  const out = new Uint8Array(12);
+  if (options.group !== undefined) out.set(ipBytes(options.group, 4), 0);
+  if (options.address !== undefined) out.set(ipBytes(options.address, 4), 4);
+  new DataView(out.buffer).setInt32(8, options.ifindex, true);
+  return out;
+}
+
+/** A host-order `int` option value (4 bytes) for `setsockopt`. */
+export function intOption(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, value, true);
+  return out;
+}

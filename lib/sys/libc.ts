@@ -1,0 +1,102 @@
+/**
+ * The one libc handle of the process, opened lazily so that importing a
+ * module that merely *could* talk to the kernel needs no `--allow-ffi`.
+ *
+ * @module
+ */
+
+/** The libc symbols ha-vip uses; `poll` exists twice (see below). */
+export const LIBC_SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
+  setsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "u32"],
+    result: "i32",
+  },
+  getsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  // Runs on a pool thread: waiting here never freezes timers. errno is
+  // meaningless afterwards (another thread), the pollfd buffer must stay
+  // alive until the promise settles.
+  poll: {
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // Same function on the main thread, only ever called with timeout 0.
+  poll_now: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  // Closing an AF_PACKET socket waits for an RCU grace period in the kernel
+  // (synchronize_net, measured 8-16 ms): done on a pool thread instead.
+  close_nb: {
+    name: "close",
+    parameters: ["i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The typed symbol table of the libc handle. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+let handle: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/**
+ * Returns the process-wide libc handle, opening `libc.so.6` on first use.
+ *
+ * Needs `--allow-ffi` (unscoped, or scoped to the absolute path of libc).
+ * Throws an `Error` naming the flag when the permission is missing.
+ */
+export function libc(): LibcSymbols {
+  if (handle === undefined) {
+    try {
+      handle = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotCapable) {
+        throw new Error(
+          "cannot load libc.so.6: run with --allow-ffi (the kernel layer calls libc through Deno FFI)",
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+  return handle.symbols;
+}
+
+/**
+ * Reads the calling thread's errno. Only meaningful right after a failed
+ * *synchronous* libc call, and even then only for messages: it was seen to
+ * be wrong about once in 800,000 calls.
+ */
+export function lastErrno(): number {
+  const p = libc().__errno_location();
+  if (p === null) return 0;
+  return new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** `strerror(errno)` as a string, or `""` when libc has no text for it. */
+export function strerror(errno: number): string {
+  const p = libc().strerror(errno);
+  if (p === null) return "";
+  return Deno.UnsafePointerView.getCString(p);
+}

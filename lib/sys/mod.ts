@@ -1,0 +1,66 @@
+/**
+ * The kernel's front door: libc through Deno FFI, errno, sockets that never
+ * block the event loop, and sockaddr / address byte helpers.
+ *
+ * Needs `--allow-ffi` at first use (the libc handle opens lazily). Raw and
+ * packet sockets need CAP_NET_RAW; netlink writes need CAP_NET_ADMIN.
+ *
+ * ```ts
+ * import { AF_INET, IPPROTO_VRRP, openSocket, SOCK_RAW } from "./lib/sys/mod.ts";
+ * using sock = openSocket(AF_INET, SOCK_RAW, IPPROTO_VRRP);
+ * const got = await sock.recv({ timeoutMs: 1000 }); // null on timeout
+ * ```
+ *
+ * @module
+ */
+
+export * from "./constants.ts";
+export {
+  Errno,
+  errnoHint,
+  type ErrnoName,
+  errnoName,
+  SysError,
+} from "./errno.ts";
+export {
+  lastErrno,
+  libc,
+  LIBC_SYMBOLS,
+  type LibcSymbols,
+  strerror,
+} from "./libc.ts";
+export {
+  interfaceIndex,
+  interfaceName,
+  MAX_POLL_SLICE_MS,
+  openSocket,
+  type Received,
+  type RecvOptions,
+  Socket,
+} from "./socket.ts";
+export {
+  AddressParseError,
+  formatIP,
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  intOption,
+  ipMreqn,
+  parseIP,
+  parseIPv4,
+  parseIPv6,
+  parseMac,
+  parseSockaddrIn,
+  parseSockaddrIn6,
+  parseSockaddrNl,
+  SOCKADDR_IN6_SIZE,
+  SOCKADDR_IN_SIZE,
+  SOCKADDR_LL_SIZE,
+  SOCKADDR_NL_SIZE,
+  type SockaddrIn,
+  sockaddrIn,
+  type SockaddrIn6,
+  sockaddrIn6,
+  sockaddrLl,
+  sockaddrNl,
+} from "./addr.ts";
