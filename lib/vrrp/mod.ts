@@ -1,0 +1,83 @@
+/**
+ * VRRP version 3 (RFC 5798) for IPv4, wire-compatible with keepalived:
+ *
+ * - {@link encodeAdvertisement} / {@link decodeAdvertisement} /
+ *   {@link verifyChecksum} / {@link parseIpv4Packet}: the byte layouts;
+ * - {@link validateAdvertisement}: the §7.1 receive checks, returning a
+ *   counter-friendly {@link DropReason} instead of throwing;
+ * - {@link step}: the state machine, pure, driven by time and events,
+ *   returning {@link VrrpAction}s for the daemon to perform;
+ * - {@link receiveDatagram}: validate-then-step, the receive path;
+ * - {@link openVrrpSocket}: the raw socket (protocol 112), multicast to
+ *   224.0.0.18 or unicast to peers.
+ *
+ * ```ts
+ * import { createVrrpState, step } from "./lib/vrrp/mod.ts";
+ * let state = createVrrpState({
+ *   priority: 100, advertIntervalCs: 100, preempt: true, primaryIp: "10.0.0.10",
+ * });
+ * const r = step(state, { type: "startup", nowMs: performance.now() });
+ * state = r.state; // perform r.actions, tick again at r.nextDeadlineMs
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Advertisement,
+  decodeAdvertisement,
+  type DecodedAdvertisement,
+  type DecodeErrorReason,
+  encodeAdvertisement,
+  type Ipv4Packet,
+  MAX_ADVERT_INTERVAL_CS,
+  parseIpv4Packet,
+  type PseudoHeaderAddresses,
+  verifyChecksum,
+  VRRP_HEADER_SIZE,
+  VRRP_MULTICAST_GROUP,
+  VRRP_TTL,
+  VRRP_TYPE_ADVERTISEMENT,
+  VRRP_VERSION,
+  vrrpChecksum,
+  VrrpDecodeError,
+} from "./codec.ts";
+export {
+  type AcceptedPacket,
+  DROP_REASONS,
+  type DroppedPacket,
+  type DropReason,
+  isSilentDrop,
+  validateAdvertisement,
+  type ValidateOptions,
+  type ValidateResult,
+} from "./validate.ts";
+export {
+  createVrrpState,
+  effectivePriority,
+  FALLBACK_PRIORITY,
+  holdsVip,
+  leaveTimeoutMs,
+  masterDownIntervalMs,
+  nextDeadline,
+  type NoneEligiblePolicy,
+  type Phase,
+  skewTimeMs,
+  step,
+  type StepResult,
+  type VrrpAction,
+  type VrrpConfig,
+  type VrrpEvent,
+  type VrrpState,
+} from "./state_machine.ts";
+export {
+  openVrrpSocket,
+  type SendFailure,
+  type VrrpSocket,
+  type VrrpSocketOptions,
+} from "./socket.ts";
+export {
+  receiveDatagram,
+  type ReceiveOptions,
+  type ReceiveResult,
+} from "./receive.ts";
