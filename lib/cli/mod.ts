@@ -15,6 +15,9 @@ import {
 } from "../config/mod.ts";
 import { renderCheck } from "./check.ts";
 import { addConfigOptions, flagValues } from "./options.ts";
+import { installProbe } from "./probe.ts";
+import { installRun } from "./run.ts";
+import { installVip } from "./vip.ts";
 
 /** The ha-vip version (from deno.json). */
 export const VERSION: string = denoJson.version;
@@ -68,9 +71,6 @@ async function load(
   }
 }
 
-/** Extra commands (run, probe, vip) register themselves through this hook. */
-export type CommandInstaller = (program: Command, ctx: CommandContext) => void;
-
 /** What command installers get. */
 export interface CommandContext {
   io: CliIo;
@@ -80,13 +80,6 @@ export interface CommandContext {
   ): Promise<LoadedConfig>;
   /** Set by an action to the exit status. */
   setStatus(status: number): void;
-}
-
-const installers: CommandInstaller[] = [];
-
-/** Registers a subcommand (used by the modules that implement run, probe, vip). */
-export function registerCommand(installer: CommandInstaller): void {
-  installers.push(installer);
 }
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit status. */
@@ -125,7 +118,9 @@ export async function main(
     io.out(renderCheck(loaded, Boolean(opts.json)));
   });
 
-  for (const install of installers) install(program, ctx);
+  for (const install of [installRun, installProbe, installVip]) {
+    install(program, ctx);
+  }
 
   try {
     await program.parseAsync(args, { from: "user" });
