@@ -131,7 +131,7 @@ export class VipHolder {
    * rest of the burst follows in the background and stops on release. A
    * new announcement replaces a burst still running.
    */
-  announce(count = this.#o.burstCount): Promise<void> {
+  announce(count: number = this.#o.burstCount): Promise<void> {
     if (!this.#held) return Promise.resolve();
     this.#burst?.abort();
     const ac = new AbortController();

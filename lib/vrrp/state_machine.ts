@@ -485,7 +485,9 @@ function onTick(state: VrrpState, nowMs: number): StepResult {
       if (state.leaveBy !== null && nowMs >= state.leaveBy) {
         return stop(
           state,
-          `no new master within ${Math.round(leaveTimeoutMs(advertIntervalMs(state)))} ms`,
+          `no new master within ${
+            Math.round(leaveTimeoutMs(advertIntervalMs(state)))
+          } ms`,
           [{ type: "removeVip" }],
         );
       }
