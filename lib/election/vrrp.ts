@@ -37,7 +37,7 @@ export interface VrrpElectorOptions {
 
 // The receive wait is capped so queued events (signals, health) never wait
 // longer than this: a pending FFI poll cannot be interrupted.
-const MAX_WAIT_MS = 50;
+const MAX_WAIT_MS = 200;
 
 /** VRRPv3 election (RFC 5798), wire-compatible with keepalived. */
 export class VrrpElector implements Elector {

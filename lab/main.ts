@@ -1,0 +1,242 @@
+/**
+ * The ha-vip lab: `deno run -A lab/main.ts [flags]` (root).
+ *
+ * Builds nodes, a switch and a client in network namespaces, runs ha-vip
+ * (or keepalived) on the nodes, plays crash / restart / unready API server /
+ * planned stop / cut link / heal, prints a live timeline and a summary per
+ * event, and exits 0 when every event behaved, 1 otherwise (2: bad flags or
+ * not root). Everything is removed on exit, Ctrl-C included.
+ *
+ * @module
+ */
+
+import { parseDuration } from "../lib/config/mod.ts";
+import { formatComparison, formatEvent, formatTimeline } from "./report.ts";
+import {
+  type EventKind,
+  type Implementation,
+  runScenario,
+  type ScenarioEvent,
+  type ScenarioResult,
+} from "./scenario.ts";
+import { cleanupStale, isRoot } from "./topology.ts";
+
+const USAGE = `usage: deno run -A lab/main.ts [flags]     (as root)
+
+  --nodes N               node namespaces (default 3, at most 9)
+  --advert-interval D     VRRP advertisement interval (default 1s)
+  --keepalived            run keepalived 2.2 instead of ha-vip
+  --compare               run keepalived, then ha-vip, and print both side by side
+  --events LIST           comma-separated script (default
+                          steady,crash,restart,unready,ready,stop,start,cut,restore);
+                          an item may name its node: crash:node2
+  --stability-window D    ha-vip --stability-window (default 2s)
+  --health-interval D     ha-vip --health-interval (default: the daemon's)
+  --vip-lifetime D        ha-vip --vip-lifetime (default: the daemon's, 5s)
+  --arp-interval D        client ARP probe interval, 0 = off (default 50ms)
+  --verbose               every daemon log line on the timeline
+  --keep-logs             keep the per-process logs (their directory is printed)
+  --json                  print the measurements as JSON at the end
+  --cleanup               remove namespaces left by labs that were SIGKILLed, then exit`;
+
+const KINDS: EventKind[] = [
+  "steady",
+  "crash",
+  "restart",
+  "unready",
+  "ready",
+  "stop",
+  "start",
+  "cut",
+  "restore",
+];
+
+interface Flags {
+  nodes: number;
+  advertIntervalMs: number;
+  implementations: Implementation[];
+  events?: ScenarioEvent[];
+  stabilityWindowMs?: number;
+  healthIntervalMs?: number;
+  vipLifetimeMs?: number;
+  arpIntervalMs: number;
+  verbose: boolean;
+  keepLogs: boolean;
+  json: boolean;
+  cleanup: boolean;
+}
+
+function parseFlags(args: string[]): Flags | string {
+  const f: Flags = {
+    nodes: 3,
+    advertIntervalMs: 1000,
+    implementations: ["ha-vip"],
+    arpIntervalMs: 50,
+    verbose: false,
+    keepLogs: false,
+    json: false,
+    cleanup: false,
+  };
+  const duration = (name: string, v: string | undefined): number | string => {
+    if (v === undefined) return `--${name} needs a value`;
+    const ms = parseDuration(v);
+    return ms === undefined
+      ? `--${name}: ${JSON.stringify(v)} is not a duration (e.g. 500ms, 1s)`
+      : ms;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? args[++i];
+    let d: number | string;
+    switch (flag) {
+      case "--help":
+      case "-h":
+        return USAGE;
+      case "--nodes": {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 9) {
+          return `--nodes: ${JSON.stringify(v)} is not a whole number 1-9`;
+        }
+        f.nodes = n;
+        break;
+      }
+      case "--advert-interval":
+        d = duration("advert-interval", value());
+        if (typeof d === "string") return d;
+        if (d < 10 || d > 40950 || d % 10 !== 0) {
+          return `--advert-interval: ${d} ms is not a multiple of 10ms from 10ms to 40.95s (VRRPv3 centiseconds)`;
+        }
+        f.advertIntervalMs = d;
+        break;
+      case "--keepalived":
+        f.implementations = ["keepalived"];
+        break;
+      case "--compare":
+        f.implementations = ["keepalived", "ha-vip"];
+        break;
+      case "--events": {
+        const list = (value() ?? "").split(",").filter(Boolean);
+        const events: ScenarioEvent[] = [];
+        for (const item of list) {
+          const [kind, node] = item.split(":");
+          if (!KINDS.includes(kind as EventKind)) {
+            return `--events: ${JSON.stringify(kind)} is not one of ${
+              KINDS.join(", ")
+            }`;
+          }
+          events.push({ kind: kind as EventKind, ...(node ? { node } : {}) });
+        }
+        if (events.length === 0) return "--events: the list is empty";
+        f.events = events;
+        break;
+      }
+      case "--stability-window":
+        d = duration("stability-window", value());
+        if (typeof d === "string") return d;
+        f.stabilityWindowMs = d;
+        break;
+      case "--health-interval":
+        d = duration("health-interval", value());
+        if (typeof d === "string") return d;
+        f.healthIntervalMs = d;
+        break;
+      case "--vip-lifetime":
+        d = duration("vip-lifetime", value());
+        if (typeof d === "string") return d;
+        if (d < 1000 || d % 1000 !== 0) {
+          return `--vip-lifetime: ${d} ms is not whole seconds`;
+        }
+        f.vipLifetimeMs = d;
+        break;
+      case "--arp-interval":
+        d = duration("arp-interval", value());
+        if (typeof d === "string") return d;
+        f.arpIntervalMs = d;
+        break;
+      case "--verbose":
+        f.verbose = true;
+        break;
+      case "--keep-logs":
+        f.keepLogs = true;
+        break;
+      case "--json":
+        f.json = true;
+        break;
+      case "--cleanup":
+        f.cleanup = true;
+        break;
+      default:
+        return `unknown argument ${JSON.stringify(args[i])}`;
+    }
+  }
+  return f;
+}
+
+async function main(args: string[]): Promise<number> {
+  const f = parseFlags(args);
+  if (f === USAGE) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof f === "string") {
+    console.error(`lab: ${f}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!isRoot()) {
+    console.error(
+      "lab: needs root (network namespaces, veth, raw sockets); run it with sudo",
+    );
+    return 2;
+  }
+  if (f.cleanup) {
+    const removed = await cleanupStale();
+    console.log(
+      removed.length
+        ? `removed ${removed.join(", ")}`
+        : "nothing left behind by earlier labs",
+    );
+    return 0;
+  }
+  const results: ScenarioResult[] = [];
+  for (const implementation of f.implementations) {
+    console.log(
+      `\n=== ${implementation}: ${f.nodes} nodes, advert interval ${f.advertIntervalMs} ms ===`,
+    );
+    const result = await runScenario({
+      implementation,
+      nodes: f.nodes,
+      advertIntervalMs: f.advertIntervalMs,
+      events: f.events,
+      stabilityWindowMs: f.stabilityWindowMs,
+      healthIntervalMs: f.healthIntervalMs,
+      vipLifetimeMs: f.vipLifetimeMs,
+      arpIntervalMs: f.arpIntervalMs,
+      verbose: f.verbose,
+      keepLogs: f.keepLogs,
+      onTimeline: (e) => console.log(formatTimeline(e)),
+      onEvent: (m) => console.log(formatEvent(m)),
+    });
+    results.push(result);
+    for (const p of result.problems) console.log(`  FAIL: ${p}`);
+    if (result.logDir) console.log(`logs kept in ${result.logDir}`);
+  }
+  console.log(`\n${formatComparison(results)}`);
+  if (f.json) {
+    console.log(JSON.stringify(
+      results.map(({ timeline: _, ...r }) => r),
+      null,
+      2,
+    ));
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    console.error(`lab: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The ha-vip lab as a library, for tests and benchmarks: a network of
+ * namespaces on one machine ({@link createTopology}), a client-side prober
+ * ({@link spawnProber}), per-node VIP watchers ({@link watchVip}) and the
+ * failover scenario that ties them together ({@link runScenario}).
+ *
+ * ```ts
+ * import { formatComparison, runScenario } from "./lab/mod.ts";
+ * const results = [];
+ * for (const implementation of ["keepalived", "ha-vip"] as const) {
+ *   results.push(await runScenario({ implementation, advertIntervalMs: 1000 }));
+ * }
+ * console.log(formatComparison(results));
+ * ```
+ *
+ * Everything needs root (network namespaces, raw sockets).
+ *
+ * @module
+ */
+
+export {
+  cleanupStale,
+  createTopology,
+  type ExecResult,
+  isRoot,
+  LabError,
+  type LabHost,
+  LabProcess,
+  nowMs,
+  type SpawnOptions,
+  Topology,
+  type TopologyOptions,
+} from "./topology.ts";
+export {
+  type ArpFrame,
+  buildArpProbe,
+  buildEchoRequest,
+  internetChecksum,
+  parseArpFrame,
+  parseEchoReply,
+  PROBE_MAC,
+  type ProbeLine,
+  type ProberOptions,
+  runProber,
+  spawnProber,
+  type SpawnProberOptions,
+} from "./prober.ts";
+export {
+  type AddrEvent,
+  type NeighEvent,
+  parseAddrLine,
+  parseNeighLine,
+  splitStamp,
+} from "./ip_monitor.ts";
+export {
+  clip,
+  dualTimes,
+  intersect,
+  type Interval,
+  subtract,
+  total,
+  union,
+  type VipChange,
+  type VipWatcher,
+  watchVip,
+} from "./vip_watch.ts";
+export {
+  type Bounds,
+  defaultBounds,
+  defaultEvents,
+  type EventKind,
+  type EventMeasurement,
+  fmtS,
+  type Gap,
+  type Implementation,
+  keepalivedConfig,
+  priorityOf,
+  runScenario,
+  type ScenarioEvent,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type TimelineEntry,
+} from "./scenario.ts";
+export { formatComparison, formatEvent, formatTimeline } from "./report.ts";

@@ -1,0 +1,1383 @@
+/**
+ * The failover scenario: N nodes running ha-vip (or keepalived, for
+ * comparison) on the lab network, a client probing the VIP, and a script of
+ * events (crash, restart, unready API server, planned stop, cut link, ...).
+ * Every event is measured: the new holder, how long the client could not
+ * reach the VIP, whether two nodes held it at once, and for a crash how
+ * long the dead node's VIP outlived it.
+ *
+ * ```ts
+ * const result = await runScenario({ implementation: "keepalived" });
+ * console.log(result.events.map((e) => [e.label, e.longestGapMs]));
+ * ```
+ *
+ * Needs root. Everything it creates is removed when it returns or throws,
+ * and on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+
+import {
+  createTopology,
+  type LabHost,
+  type LabProcess,
+  nowMs,
+  type Topology,
+} from "./topology.ts";
+import {
+  clip,
+  dualTimes,
+  type Interval,
+  subtract,
+  total,
+  type VipChange,
+  type VipWatcher,
+  watchVip,
+} from "./vip_watch.ts";
+import { type ProbeLine, spawnProber } from "./prober.ts";
+
+/** Which VRRP implementation runs on the nodes. */
+export type Implementation = "ha-vip" | "keepalived";
+
+/** What happens at an event. */
+export type EventKind =
+  /** Wait for the first election, then watch the steady state. */
+  | "steady"
+  /** SIGKILL the daemon (keepalived: its VRRP process first, as a real crash). */
+  | "crash"
+  /** Start the daemon again after a crash. */
+  | "restart"
+  /** Make the node's API server unready (`/readyz` fails on etcd). */
+  | "unready"
+  /** Make it ready again. */
+  | "ready"
+  /** Planned shutdown: SIGTERM, wait for the exit. */
+  | "stop"
+  /** Start the daemon again after a stop. */
+  | "start"
+  /** Cut the node's cable (switch port down: carrier loss). */
+  | "cut"
+  /** Reconnect it (partition heals). */
+  | "restore";
+
+/** One step of the script. */
+export interface ScenarioEvent {
+  kind: EventKind;
+  /**
+   * `node2`, `holder` (whoever holds the VIP then) or `previous` (the node
+   * of the event before). Default: `holder` for crash, unready, stop and
+   * cut; `previous` for the others.
+   */
+  node?: string;
+  /**
+   * How long to keep watching once the event has settled (steady: the
+   * length of the steady-state observation). Default 1000 ms (steady 3000).
+   */
+  holdMs?: number;
+}
+
+/** Upper bounds an event must stay within; absent = not checked. */
+export interface Bounds {
+  /** Longest client outage (ICMP silence) around the event, ms. */
+  maxGapMs?: number;
+  /** Time from the event until the new holder has the VIP, ms. */
+  maxTakeoverMs?: number;
+  /** Time with two reachable holders at once, ms. */
+  maxDualMs?: number;
+  /** Crash: time until the dead node's VIP is gone by itself, ms. */
+  maxExpiryMs?: number;
+}
+
+/** A line of the live timeline. */
+export interface TimelineEntry {
+  /** Milliseconds since the lab started. */
+  atMs: number;
+  /** `lab`, `node2`, `client`, ... */
+  source: string;
+  text: string;
+}
+
+/** Options of {@link runScenario}. */
+export interface ScenarioOptions {
+  /** Default `ha-vip`. */
+  implementation?: Implementation;
+  /** Default 3. */
+  nodes?: number;
+  /** VRRP advertisement interval, ms (multiple of 10). Default 1000. */
+  advertIntervalMs?: number;
+  /** Default {@link defaultEvents}. */
+  events?: ScenarioEvent[];
+  /** ha-vip `--stability-window`, ms. Default 2000. */
+  stabilityWindowMs?: number;
+  /** ha-vip `--health-interval`, ms; passed only when set (daemon default 2000). */
+  healthIntervalMs?: number;
+  /** ha-vip `--vip-lifetime`, ms (whole seconds); passed only when set (daemon default 5000). */
+  vipLifetimeMs?: number;
+  /** More `ha-vip run` arguments (e.g. `--log-level debug`). */
+  extraArgs?: string[];
+  /** Client ICMP interval, ms. Default 5. */
+  probeIntervalMs?: number;
+  /** Client ARP probe interval, ms (0 = off). Default 50. */
+  arpIntervalMs?: number;
+  /** The repository root (where main.ts is). Default: this file's parent. */
+  repoRoot?: string;
+  /** Where logs go (kept). Default: a temp dir, removed unless `keepLogs`. */
+  logDir?: string;
+  /** Keep the temp log dir. Default false. */
+  keepLogs?: boolean;
+  /** Called for every timeline line as it happens. */
+  onTimeline?: (e: TimelineEntry) => void;
+  /** Called with each event's measurement as soon as it is complete. */
+  onEvent?: (m: EventMeasurement) => void;
+  /** Put every daemon log line on the timeline. Default: state changes only. */
+  verbose?: boolean;
+  /** Override bounds per event kind. */
+  bounds?: Partial<Record<EventKind, Bounds>>;
+  /** Aborts between steps (everything is still removed). */
+  signal?: AbortSignal;
+}
+
+/** A gap in client reachability, ms since the lab started. */
+export interface Gap {
+  startMs: number;
+  endMs: number;
+  ms: number;
+  /** Still open when the window ended. */
+  open: boolean;
+}
+
+/** What one event did. */
+export interface EventMeasurement {
+  index: number;
+  kind: EventKind;
+  /** The node acted on (steady: the initial holder). */
+  node: string;
+  /** `node1 crashed (SIGKILL)` and the like. */
+  label: string;
+  /** When it happened, ms since the lab started. */
+  atMs: number;
+  /** The single reachable holder before the event (null: none or several). */
+  holderBefore: string | null;
+  /** Every reachable holder before the event. */
+  holdersBefore: string[];
+  /** The holder the lab expected afterwards (null: none eligible). */
+  expectedHolder: string | null;
+  /** Reachable nodes holding the VIP at the end of the window. */
+  holdersAfter: string[];
+  /** The event settled: the expected holder has the VIP, alone, and the client reaches it. */
+  settled: boolean;
+  /** From the event until that settled state began, ms. */
+  settleMs: number | null;
+  /** From the event until the expected new holder added the VIP, ms (null: no change of holder). */
+  takeoverMs: number | null;
+  /** From the event until the client's neighbour entry pointed at the expected holder, ms. */
+  clientSwitchMs: number | null;
+  /** Longest ICMP silence overlapping the window, ms (0: none beyond the gap threshold). */
+  longestGapMs: number;
+  gaps: Gap[];
+  /** Time with two or more connected nodes holding the VIP, ms. */
+  dualHolderMs: number;
+  /** Same, counting cut-off nodes too, ms. */
+  dualHolderAnyMs: number;
+  /** Time during which two or more MACs answered the client's ARP probes, ms. */
+  arpMultiMs: number;
+  /**
+   * Crash of the holder: ms from the crash until its VIP was removed
+   * without it (lifetime expiry); null: still there at the window end.
+   */
+  vipExpiredMs?: number | null;
+  /** End of the measurement window, ms since the lab started. */
+  windowEndMs: number;
+  /** Failed expectations (any makes `ok` false). */
+  problems: string[];
+  /** Observations that are expected for this implementation. */
+  notes: string[];
+  ok: boolean;
+}
+
+/** The whole run. */
+export interface ScenarioResult {
+  implementation: Implementation;
+  nodes: number;
+  advertIntervalMs: number;
+  vip: string;
+  events: EventMeasurement[];
+  ok: boolean;
+  /** Log directory, if kept. */
+  logDir: string | null;
+  timeline: TimelineEntry[];
+  durationMs: number;
+  /** ha-vip: each running node's `/status` document at the end. */
+  statuses: Record<string, unknown>;
+  /** Failed end-of-run checks (e.g. `/status` disagreeing with the kernel). */
+  problems: string[];
+}
+
+/** The default script: every kind of failure, each followed by recovery. */
+export function defaultEvents(): ScenarioEvent[] {
+  return [
+    { kind: "steady" },
+    { kind: "crash" },
+    { kind: "restart" },
+    { kind: "unready" },
+    { kind: "ready" },
+    { kind: "stop" },
+    { kind: "start" },
+    { kind: "cut" },
+    { kind: "restore" },
+  ];
+}
+
+/** Priorities: 150, 100, 50, then on down by 10. */
+export function priorityOf(index: number): number {
+  return [150, 100, 50][index] ?? Math.max(1, 40 - 10 * (index - 3));
+}
+
+const GAP_TAIL_MS = 100;
+const SETTLE_STABLE_MS = 1000;
+
+interface NodeState {
+  host: LabHost;
+  priority: number;
+  running: boolean;
+  ready: boolean;
+  linked: boolean;
+  linkDown: Interval[];
+  daemon?: LabProcess;
+  api?: LabProcess;
+  watcher?: VipWatcher;
+  controlFile: string;
+  dir: string;
+  /** Resolvers waiting for the API server's control acknowledgement. */
+  controlAcks: (() => void)[];
+}
+
+/** What an implementation must do on a node. */
+interface Driver {
+  /** Whether the daemon gates on the API server (unready moves the VIP). */
+  readonly healthGated: boolean;
+  prepare(): Promise<void>;
+  start(n: NodeState): Promise<void>;
+  /** Crashes the daemon; `at` is the moment of the fatal signal. */
+  crash(n: NodeState): Promise<{ label: string; at: number }>;
+  /** SIGTERM and wait for the exit; `at` is the moment of the SIGTERM. */
+  stop(n: NodeState): Promise<{ label: string; at: number }>;
+  /** Switches the API server; resolves with the time it took effect. */
+  setReady(n: NodeState, ready: boolean): Promise<number>;
+}
+
+/** Runs the scenario; see the module docs. */
+export async function runScenario(
+  options: ScenarioOptions = {},
+): Promise<ScenarioResult> {
+  const impl = options.implementation ?? "ha-vip";
+  const A = options.advertIntervalMs ?? 1000;
+  if (!Number.isInteger(A) || A < 10 || A % 10 !== 0 || A > 40950) {
+    throw new RangeError(
+      `advertIntervalMs must be a multiple of 10 from 10 to 40950, got ${A}`,
+    );
+  }
+  const W = impl === "ha-vip" ? options.stabilityWindowMs ?? 2000 : 0;
+  const H = impl === "ha-vip" ? options.healthIntervalMs ?? 2000 : 0;
+  const L = impl === "ha-vip" ? options.vipLifetimeMs ?? 5000 : 0;
+  const events = options.events ?? defaultEvents();
+  // Deno start-up, the stability window, health checks, failover, expiry.
+  const settleTimeout = () => 10000 + W + 2 * H + 6 * A + L;
+  const repoRoot = options.repoRoot ??
+    new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const started = nowMs();
+  const timeline: TimelineEntry[] = [];
+  const measurements: EventMeasurement[] = [];
+  const statuses: Record<string, unknown> = {};
+  const endProblems: string[] = [];
+
+  const lockFlag = await cacheDependencies(
+    repoRoot,
+    impl,
+    (text) => options.onTimeline?.({ atMs: 0, source: "lab", text }),
+  );
+
+  const ownLogDir = options.logDir === undefined;
+  const topo = await createTopology({
+    nodes: options.nodes ?? 3,
+    logDir: options.logDir,
+    removeLogDir: ownLogDir && !options.keepLogs,
+  });
+  const say = (source: string, text: string, at = nowMs()) => {
+    const e = { atMs: Math.max(0, topo.rel(at)), source, text };
+    timeline.push(e);
+    options.onTimeline?.(e);
+  };
+  const nameOfMac = (mac: string | null) =>
+    mac === null ? "nobody" : topo.hostByMac(mac)?.name ?? mac;
+  let closing = false; // from here on every exit is expected
+
+  try {
+    say(
+      "lab",
+      `${impl} on ${topo.nodes.length} nodes, VIP ${topo.vipCidr}, advert ${A} ms; logs in ${topo.logDir}`,
+    );
+    const nodes: NodeState[] = topo.nodes.map((host, i) => ({
+      host,
+      priority: priorityOf(i),
+      running: false,
+      ready: true,
+      linked: true,
+      linkDown: [],
+      controlFile: `${topo.logDir}/${host.name}/api-control.json`,
+      dir: `${topo.logDir}/${host.name}`,
+      controlAcks: [],
+    }));
+    for (const n of nodes) await Deno.mkdir(n.dir, { recursive: true });
+    const byName = (name: string) => {
+      const n = nodes.find((x) => x.host.name === name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    };
+
+    // --- Observation ------------------------------------------------------
+    const vipLost = new Map<string, number[]>();
+    const vipGained = new Map<string, number[]>();
+    const onVip = (c: VipChange) => {
+      const n = byName(c.node);
+      (c.holding ? vipGained : vipLost).set(c.node, [
+        ...((c.holding ? vipGained : vipLost).get(c.node) ?? []),
+        c.t,
+      ]);
+      if (c.holding) say(c.node, "holds the VIP", c.t);
+      else if (n.daemon?.running === false && impl === "ha-vip") {
+        say(c.node, "VIP gone by itself (lifetime expired)", c.t);
+      } else say(c.node, "dropped the VIP", c.t);
+    };
+    for (const n of nodes) {
+      n.watcher = await watchVip(topo, n.host, topo.vip, onVip);
+    }
+
+    const client = new ClientView();
+    const narrate = narrator(
+      nameOfMac,
+      (text, at) => say("client", text, at),
+      options.verbose ?? false,
+    );
+    const prober = spawnProber(topo, {
+      intervalMs: options.probeIntervalMs ?? 5,
+      arpIntervalMs: options.arpIntervalMs ?? 50,
+      maxSeconds: Math.ceil(
+        120 + events.length * (settleTimeout() + 5000) / 1000,
+      ),
+      onLine: (l) => {
+        client.add(l);
+        narrate(l);
+      },
+    });
+    await client.started(15000);
+
+    // --- Implementation ---------------------------------------------------
+    const driver: Driver = impl === "ha-vip"
+      ? haVipDriver(topo, repoRoot, {
+        lockFlag,
+        advertIntervalMs: A,
+        stabilityWindowMs: W,
+        healthIntervalMs: options.healthIntervalMs,
+        vipLifetimeMs: options.vipLifetimeMs,
+        extraArgs: options.extraArgs ?? [],
+        verbose: options.verbose ?? false,
+        say,
+      })
+      : keepalivedDriver(topo, {
+        advertIntervalMs: A,
+        verbose: options.verbose ?? false,
+        say,
+      });
+    await driver.prepare();
+
+    // A daemon that dies on its own (bad flags, a bug) fails the run at
+    // once instead of timing out event after event.
+    let fatal: Error | null = null;
+    const watchDaemon = (n: NodeState) => {
+      const d = n.daemon!;
+      d.status.then(async (st) => {
+        if (n.daemon !== d || !n.running || closing) return; // expected
+        const text = `${impl} exited unexpectedly (code ${st.code}${
+          st.signal ? `, ${st.signal}` : ""
+        })`;
+        say(n.host.name, `${text}; see ${d.logFile}`);
+        const tail = (await Deno.readTextFile(d.logFile).catch(() => ""))
+          .trimEnd().split("\n").slice(-15).join("\n");
+        fatal ??= new Error(`${n.host.name}: ${text}; its log ends:\n${tail}`);
+      });
+    };
+    const startDaemon = async (n: NodeState) => {
+      await driver.start(n);
+      watchDaemon(n);
+    };
+    const checkFatal = () => {
+      if (fatal) throw fatal;
+    };
+
+    // --- Model ------------------------------------------------------------
+    const eligible = (n: NodeState) =>
+      n.running && n.linked && (n.ready || !driver.healthGated);
+    const expectedHolder = (): NodeState | null => {
+      const c = nodes.filter(eligible).sort((a, b) => b.priority - a.priority);
+      return c[0] ?? null;
+    };
+    const connectedHolders = () =>
+      nodes.filter((n) => n.linked && n.watcher!.holding);
+    const currentHolder = (): NodeState | null => {
+      const h = connectedHolders();
+      return h.length === 1 ? h[0] : null;
+    };
+
+    const leftoverTimeout = impl === "ha-vip" ? L + 2000 : 4 * A + 2000;
+
+    /**
+     * Waits until the expected holder has the VIP alone and the client
+     * reaches it through its MAC, stable for SETTLE_STABLE_MS.
+     */
+    const settle = async (): Promise<
+      { settledAt: number | null; leftover: boolean }
+    > => {
+      const deadline = nowMs() + settleTimeout();
+      let primarySince: number | null = null;
+      let cleanSince: number | null = null;
+      while (nowMs() < deadline) {
+        options.signal?.throwIfAborted();
+        checkFatal();
+        const t = nowMs();
+        const exp = expectedHolder();
+        const holders = connectedHolders();
+        const primary = exp === null
+          ? holders.length === 0
+          : exp.watcher!.holding && client.neighMac === exp.host.mac &&
+            client.reachable();
+        const clean = primary &&
+          (exp === null ? true : holders.length === 1);
+        primarySince = primary ? primarySince ?? t : null;
+        cleanSince = clean ? cleanSince ?? t : null;
+        if (cleanSince !== null && t - cleanSince >= SETTLE_STABLE_MS) {
+          return { settledAt: cleanSince, leftover: false };
+        }
+        if (
+          primarySince !== null && t - primarySince >= leftoverTimeout
+        ) {
+          return { settledAt: primarySince, leftover: true };
+        }
+        await sleep(20);
+      }
+      return { settledAt: null, leftover: false };
+    };
+
+    const bounds = (kind: EventKind): Bounds => ({
+      ...defaultBounds(impl, kind, { A, W, H, L }),
+      ...options.bounds?.[kind],
+    });
+
+    // --- Start ------------------------------------------------------------
+    for (const n of nodes) {
+      n.running = true;
+      await startDaemon(n);
+    }
+
+    // --- Events -----------------------------------------------------------
+    let previous: string | null = null;
+    for (const [index, ev] of events.entries()) {
+      options.signal?.throwIfAborted();
+      checkFatal();
+      const holdersBefore = connectedHolders();
+      const holderBefore = currentHolder();
+      const nodeName = resolveNode(ev, holderBefore, previous, nodes);
+      const n = byName(nodeName);
+      previous = n.host.name;
+      const problems: string[] = [];
+      const notes: string[] = [];
+      const who = n.host.name;
+      // The model changes first and the settle watch starts before the
+      // action, so settle times are measured from the action itself.
+      switch (ev.kind) {
+        case "crash":
+        case "stop":
+          n.running = false;
+          break;
+        case "restart":
+        case "start":
+          n.running = true;
+          break;
+        case "unready":
+        case "ready":
+          n.ready = ev.kind === "ready";
+          break;
+        case "cut":
+        case "restore":
+          n.linked = ev.kind === "restore";
+          break;
+      }
+      const exp = expectedHolder();
+      const settling = settle();
+      let label: string;
+      let at = nowMs();
+      switch (ev.kind) {
+        case "steady":
+          label = "initial election, then steady state";
+          say("lab", label, at);
+          break;
+        case "crash": {
+          say("lab", `${who} crashes (SIGKILL)`);
+          const r = await driver.crash(n);
+          at = r.at;
+          label = r.label;
+          say("lab", r.label, at);
+          break;
+        }
+        case "restart":
+        case "start":
+          label = `${who} ${ev.kind === "start" ? "started" : "restarted"}`;
+          say("lab", label, at);
+          await startDaemon(n);
+          break;
+        case "unready":
+        case "ready":
+          label = ev.kind === "unready"
+            ? `${who}'s API server turns unready (etcd failing)`
+            : `${who}'s API server is ready again`;
+          at = await driver.setReady(n, ev.kind === "ready");
+          say("lab", label, at);
+          if (!driver.healthGated) {
+            notes.push(
+              `${impl} does not check the API server here (no track_script): the VIP does not move`,
+            );
+          }
+          break;
+        case "stop": {
+          say("lab", `${who} stops (SIGTERM, planned)`);
+          const r = await driver.stop(n);
+          at = r.at;
+          label = r.label;
+          say("lab", r.label);
+          break;
+        }
+        case "cut":
+          label = `${who}'s link cut (carrier loss)`;
+          say("lab", label, at);
+          await topo.cutLink(n.host);
+          n.linkDown.push({ from: at, to: null });
+          break;
+        case "restore":
+          label = `${who}'s link restored (partition heals)`;
+          say("lab", label, at);
+          await topo.restoreLink(n.host);
+          if (n.linkDown.length) n.linkDown[n.linkDown.length - 1].to = at;
+          break;
+      }
+      const { settledAt, leftover } = await settling;
+      const stableFrom = settledAt ?? nowMs();
+      const holdMs = ev.holdMs ?? (ev.kind === "steady" ? 3000 : 1000);
+      const watchFrom = ev.kind === "steady" ? stableFrom : at;
+      const windowEnd = Math.max(nowMs(), stableFrom + SETTLE_STABLE_MS) +
+        holdMs;
+      await sleep(Math.max(0, windowEnd - nowMs()));
+      const end = windowEnd;
+
+      // -- Measure --
+      const holdersAfter = connectedHolders().map((x) => x.host.name);
+      const gaps = client.gapsIn(watchFrom - GAP_TAIL_MS, end).map((g) => ({
+        startMs: topo.rel(g.from),
+        endMs: topo.rel(g.to),
+        ms: g.to - g.from,
+        open: g.open,
+      }));
+      const longestGapMs = gaps.reduce((m, g) => Math.max(m, g.ms), 0);
+      const perNodeConnected = nodes.map((x) =>
+        clip(subtract(x.watcher!.intervals, x.linkDown, end), watchFrom, end)
+      );
+      const perNodeAny = nodes.map((x) =>
+        clip(x.watcher!.intervals, watchFrom, end)
+      );
+      const dualHolderMs = total(dualTimes(perNodeConnected, end), end);
+      const dualHolderAnyMs = total(dualTimes(perNodeAny, end), end);
+      const arpMultiMs = total(
+        clip(client.arpMulti(end), watchFrom, end),
+        end,
+      );
+      const changed = exp !== null && exp !== holderBefore;
+      const gained = exp
+        ? (vipGained.get(exp.host.name) ?? []).find((t) => t >= at)
+        : undefined;
+      const takeoverMs = changed && gained !== undefined ? gained - at : null;
+      const switchAt = exp ? client.neighSwitchAt(exp.host.mac, at) : null;
+      const m: EventMeasurement = {
+        index,
+        kind: ev.kind,
+        node: ev.kind === "steady" ? (exp?.host.name ?? "none") : n.host.name,
+        label,
+        atMs: topo.rel(at),
+        holderBefore: holderBefore?.host.name ?? null,
+        holdersBefore: holdersBefore.map((x) => x.host.name),
+        expectedHolder: exp?.host.name ?? null,
+        holdersAfter,
+        settled: settledAt !== null && !leftover,
+        settleMs: settledAt === null ? null : Math.max(0, settledAt - at),
+        takeoverMs,
+        clientSwitchMs: switchAt === null ? null : Math.max(0, switchAt - at),
+        longestGapMs,
+        gaps,
+        dualHolderMs,
+        dualHolderAnyMs,
+        arpMultiMs,
+        windowEndMs: topo.rel(end),
+        problems,
+        notes,
+        ok: true,
+      };
+      if (ev.kind === "crash" && holderBefore === n) {
+        const lost = (vipLost.get(n.host.name) ?? []).find((t) => t >= at);
+        m.vipExpiredMs = lost === undefined ? null : lost - at;
+      }
+
+      // -- Judge --
+      const b = bounds(ev.kind);
+      const deadHolders = holdersAfter.filter((h) => !byName(h).running);
+      const knownLeftover = impl === "keepalived" && deadHolders.length > 0 &&
+        holdersAfter.filter((h) => byName(h).running).length <= 1;
+      if (settledAt === null) {
+        problems.push(
+          `did not settle within ${fmtS(settleTimeout())}: expected ${
+            exp?.host.name ?? "no holder"
+          } alone with the client reaching it; holders ${
+            holdersAfter.join(", ") || "none"
+          }, client neighbour → ${nameOfMac(client.neighMac)}`,
+        );
+      }
+      if (
+        exp === null ? holdersAfter.length !== 0 : (
+          holdersAfter.length !== 1 || holdersAfter[0] !== exp.host.name
+        )
+      ) {
+        const text = `holders afterwards: ${
+          holdersAfter.join(", ") || "none"
+        } (expected ${exp?.host.name ?? "none"} alone)`;
+        if (knownLeftover) {
+          notes.push(
+            `${text}: keepalived leaves the VIP on a crashed node (no VIP lifetime) until it restarts`,
+          );
+        } else problems.push(text);
+      } else if (leftover) {
+        problems.push("an extra holder lingered past the settle timeout");
+      }
+      if (b.maxGapMs !== undefined && longestGapMs > b.maxGapMs) {
+        problems.push(
+          `client outage ${fmtS(longestGapMs)} > bound ${fmtS(b.maxGapMs)}`,
+        );
+      }
+      if (b.maxTakeoverMs !== undefined && changed) {
+        if (takeoverMs === null) {
+          problems.push(`${exp!.host.name} never took the VIP over`);
+        } else if (takeoverMs > b.maxTakeoverMs) {
+          problems.push(
+            `takeover ${fmtS(takeoverMs)} > bound ${fmtS(b.maxTakeoverMs)}`,
+          );
+        }
+      }
+      if (b.maxDualMs !== undefined && dualHolderMs > b.maxDualMs) {
+        const text = `two holders for ${fmtS(dualHolderMs)} > bound ${
+          fmtS(b.maxDualMs)
+        }`;
+        if (knownLeftover) notes.push(text);
+        else problems.push(text);
+      }
+      if (m.vipExpiredMs !== undefined && b.maxExpiryMs !== undefined) {
+        if (m.vipExpiredMs === null || m.vipExpiredMs > b.maxExpiryMs) {
+          problems.push(
+            `crashed node's VIP ${
+              m.vipExpiredMs === null
+                ? "never expired"
+                : `expired after ${fmtS(m.vipExpiredMs)}`
+            } (bound ${fmtS(b.maxExpiryMs)})`,
+          );
+        }
+      } else if (m.vipExpiredMs === null && impl === "keepalived") {
+        notes.push(
+          "the crashed node kept the VIP: keepalived has no self-expiring VIP",
+        );
+      }
+      m.ok = problems.length === 0;
+      measurements.push(m);
+      options.onEvent?.(m);
+    }
+
+    checkFatal();
+    // --- Cross-check ha-vip's own view ------------------------------------
+    if (impl === "ha-vip") {
+      for (const n of nodes.filter((x) => x.running)) {
+        const st = await fetchStatus(topo, n.host);
+        statuses[n.host.name] = st;
+        const holding = (st as { holding?: unknown } | null)?.holding;
+        if (holding !== n.watcher!.holding) {
+          endProblems.push(
+            `${n.host.name}: /status says holding=${holding}, the kernel says ${
+              n.watcher!.holding
+            }`,
+          );
+        }
+      }
+    }
+
+    // --- Wind down --------------------------------------------------------
+    say("lab", "done; stopping everything");
+    closing = true;
+    prober.kill("SIGTERM");
+    await within(prober.status, 3000, "").catch(() => {}); // killed anyway
+  } finally {
+    closing = true;
+    await topo.teardown();
+  }
+  const ok = measurements.length === events.length &&
+    measurements.every((m) => m.ok) && endProblems.length === 0;
+  return {
+    implementation: impl,
+    nodes: topo.nodes.length,
+    advertIntervalMs: A,
+    vip: topo.vipCidr,
+    events: measurements,
+    ok,
+    logDir: ownLogDir && !options.keepLogs ? null : topo.logDir,
+    timeline,
+    durationMs: nowMs() - started,
+    statuses,
+    problems: endProblems,
+  };
+}
+
+/** The bounds an event kind is judged by, from the timing parameters. */
+export function defaultBounds(
+  impl: Implementation,
+  kind: EventKind,
+  p: { A: number; W: number; H: number; L: number },
+): Bounds {
+  const { A, W, H, L } = p;
+  // VRRP: a backup takes over 3 intervals + skew (< 1 interval) after the
+  // last advert; a second of slack for process scheduling and GARP.
+  const failover = 4 * A + 1000;
+  const planned = impl === "ha-vip" ? 250 : A + 500;
+  switch (kind) {
+    case "steady":
+      return { maxGapMs: 0, maxDualMs: 0 };
+    case "crash":
+      return {
+        maxGapMs: failover + 500,
+        maxTakeoverMs: failover,
+        // ha-vip: the dead node's VIP outlives it by at most its lifetime.
+        ...(impl === "ha-vip"
+          ? { maxExpiryMs: L + 2000, maxDualMs: L + 1000 }
+          : {}),
+      };
+    case "unready":
+      // ha-vip steps down at once (priority 0, VIP removed); a backup takes
+      // over after its skew time, (256 - priority) / 256 of an interval.
+      return impl === "ha-vip"
+        ? {
+          maxGapMs: A + 250,
+          maxTakeoverMs: W + 2 * H + failover,
+          maxDualMs: A,
+        }
+        : { maxGapMs: 0 };
+    case "stop":
+      return { maxGapMs: planned, maxTakeoverMs: failover, maxDualMs: A };
+    case "restart":
+    case "start":
+    case "ready":
+      return { maxGapMs: planned, maxDualMs: A };
+    case "cut":
+      return {
+        maxGapMs: failover + 500,
+        maxTakeoverMs: failover,
+        maxDualMs: 0,
+      };
+    case "restore":
+      return { maxGapMs: A + 500, maxDualMs: A };
+  }
+}
+
+function resolveNode(
+  ev: ScenarioEvent,
+  holder: NodeState | null,
+  previous: string | null,
+  nodes: NodeState[],
+): string {
+  const want = ev.node ??
+    (["crash", "unready", "stop", "cut", "steady"].includes(ev.kind)
+      ? "holder"
+      : "previous");
+  if (want === "holder") {
+    if (holder) return holder.host.name;
+    if (ev.kind === "steady") return nodes[0].host.name;
+    throw new Error(`${ev.kind}: no single holder to act on`);
+  }
+  if (want === "previous") {
+    if (previous === null) throw new Error(`${ev.kind}: no previous event`);
+    return previous;
+  }
+  return want;
+}
+
+// ---------------------------------------------------------------------------
+// The client's view, from prober lines.
+
+class ClientView {
+  neighMac: string | null = null;
+  #neigh: { t: number; mac: string | null }[] = [];
+  #gaps: { from: number; to: number; lost: number }[] = [];
+  #stalls: Interval[] = [];
+  #downSince: number | null = null;
+  #lastReply: number | null = null;
+  #arp: { t: number; n: number }[] = [];
+  #started = Promise.withResolvers<void>();
+
+  add(l: ProbeLine): void {
+    switch (l.type) {
+      case "start":
+        this.#started.resolve();
+        break;
+      case "neigh":
+        this.neighMac = l.mac;
+        this.#neigh.push({ t: l.t, mac: l.mac });
+        break;
+      case "reach":
+        if (l.up) {
+          this.#downSince = null;
+          this.#lastReply = l.t;
+        } else this.#downSince = l.t;
+        break;
+      case "gap":
+        this.#gaps.push({ from: l.start, to: l.end, lost: l.lost });
+        this.#lastReply = l.end;
+        break;
+      case "stall":
+        this.#stalls.push({ from: l.t, to: l.t + l.ms });
+        break;
+      case "stats":
+        if (l.lastReplyAt !== null) this.#lastReply = l.lastReplyAt;
+        break;
+      case "arp":
+        this.#arp.push({ t: l.t, n: l.macs.length });
+        break;
+    }
+  }
+
+  started(timeoutMs: number): Promise<void> {
+    return within(
+      this.#started.promise,
+      timeoutMs,
+      `prober did not start within ${timeoutMs} ms`,
+    );
+  }
+
+  /** Replies are flowing (no open silence) at `t`. */
+  reachable(): boolean {
+    return this.#lastReply !== null && this.#downSince === null;
+  }
+
+  /** Gaps overlapping [from, to], the open one cut at `to`. */
+  gapsIn(
+    from: number,
+    to: number,
+  ): (Interval & { to: number; open: boolean })[] {
+    // Replies that were only late because the prober itself stalled are
+    // not an outage of the VIP.
+    const artifact = (g: { from: number; to: number; lost: number }) =>
+      g.lost === 0 &&
+      this.#stalls.some((s) => s.from <= g.to && (s.to ?? s.from) >= g.from);
+    const out = this.#gaps
+      .filter((g) => g.to >= from && g.from <= to && !artifact(g))
+      .map((g) => ({ from: g.from, to: g.to, open: false }));
+    if (this.#downSince !== null && this.#downSince <= to) {
+      out.push({ from: this.#downSince, to, open: true });
+    }
+    return out;
+  }
+
+  /** First time at/after `from` the neighbour entry pointed at `mac`. */
+  neighSwitchAt(mac: string, from: number): number | null {
+    let current: string | null = null;
+    for (const e of this.#neigh) {
+      if (e.t < from) {
+        current = e.mac;
+        continue;
+      }
+      if (current === mac) return from;
+      if (e.mac === mac) return e.t;
+      current = e.mac;
+    }
+    return current === mac ? from : null;
+  }
+
+  /** Intervals during which two or more MACs answered ARP probes. */
+  arpMulti(end: number): Interval[] {
+    const out: Interval[] = [];
+    let since: number | null = null;
+    for (const a of this.#arp) {
+      if (a.n >= 2 && since === null) since = a.t;
+      if (a.n < 2 && since !== null) {
+        out.push({ from: since, to: a.t });
+        since = null;
+      }
+    }
+    if (since !== null) out.push({ from: since, to: end });
+    return out;
+  }
+}
+
+/** Turns prober lines into timeline lines, without the routine noise. */
+function narrator(
+  nameOfMac: (m: string | null) => string,
+  say: (text: string, at: number) => void,
+  verbose: boolean,
+): (l: ProbeLine) => void {
+  let neighMac: string | null | undefined;
+  let arpMulti = false;
+  let garp = { mac: "", t: 0 };
+  return (l) => {
+    switch (l.type) {
+      case "neigh": {
+        // NUD churn (STALE, DELAY, PROBE, REACHABLE) on the same MAC is
+        // routine; a new MAC or a failed resolution is news.
+        const news = l.mac !== neighMac || /FAILED|INCOMPLETE/.test(l.state);
+        neighMac = l.mac;
+        if (news || verbose) {
+          say(
+            l.mac
+              ? `neighbour entry for the VIP → ${
+                nameOfMac(l.mac)
+              } (${l.mac}, ${l.state})`
+              : `neighbour entry for the VIP: ${l.state || "none"} (no MAC)`,
+            l.t,
+          );
+        }
+        break;
+      }
+      case "reach":
+        if (!l.up) say("VIP unreachable (no ICMP reply)", l.t);
+        break;
+      case "gap":
+        say(
+          `VIP reachable again after ${fmtS(l.ms)} (${l.lost} probes lost${
+            l.late ? `, ${l.late} late` : ""
+          })`,
+          l.t,
+        );
+        break;
+      case "arp":
+        if (l.macs.length >= 2) {
+          say(
+            `${l.macs.length} MACs answer ARP for the VIP: ${
+              l.macs.map(nameOfMac).join(", ")
+            }`,
+            l.t,
+          );
+        } else if (arpMulti) {
+          say(
+            `ARP for the VIP answered by ${
+              l.macs.map(nameOfMac).join(", ") || "nobody"
+            } only`,
+            l.t,
+          );
+        }
+        arpMulti = l.macs.length >= 2;
+        break;
+      case "garp":
+        // A takeover sends a burst: report its first packet.
+        if (garp.mac !== l.mac || l.t - garp.t > 2000 || verbose) {
+          say(`gratuitous ARP from ${nameOfMac(l.mac)}`, l.t);
+        }
+        garp = { mac: l.mac, t: l.t };
+        break;
+      case "stall":
+        if (verbose || l.ms >= 100) {
+          say(`prober stalled ${fmtS(l.ms)} (busy machine)`, l.t);
+        }
+        break;
+      case "error":
+        say(`prober: ${l.message}`, l.t);
+        break;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Drivers.
+
+function haVipDriver(
+  topo: Topology,
+  repoRoot: string,
+  o: {
+    lockFlag: string;
+    advertIntervalMs: number;
+    stabilityWindowMs: number;
+    healthIntervalMs?: number;
+    vipLifetimeMs?: number;
+    extraArgs: string[];
+    verbose: boolean;
+    say: (source: string, text: string, at?: number) => void;
+  },
+): Driver {
+  const pkiDir = `${topo.logDir}/pki`;
+  const tokenFile = `${topo.logDir}/token`;
+  let token = "";
+  let caCert = "";
+  return {
+    healthGated: true,
+    async prepare() {
+      // One cluster CA and a kubeadm-shaped serving certificate (no
+      // 127.0.0.1 SAN), made once in the root namespace.
+      const { loadOrGeneratePki } = await import(
+        "../tests/support/pki.ts"
+      );
+      const pki = await loadOrGeneratePki(pkiDir);
+      caCert = pki.caCertFile;
+      token = crypto.randomUUID().replaceAll("-", "");
+      await Deno.writeTextFile(tokenFile, token + "\n", { mode: 0o600 });
+    },
+    async start(n) {
+      if (!n.api?.running) {
+        await Deno.writeTextFile(n.controlFile, "");
+        const listening = Promise.withResolvers<void>();
+        n.api = topo.spawn(n.host.netns, `${n.host.name}-api-server`, [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--cached-only",
+          o.lockFlag,
+          `${repoRoot}/tests/support/api_server.ts`,
+          "--host",
+          "127.0.0.1",
+          "--port",
+          "6443",
+          "--cert-dir",
+          pkiDir,
+          "--node-name",
+          n.host.name,
+          "--node-ip",
+          n.host.address,
+          "--reader-token",
+          token,
+          "--control-port",
+          "-1",
+          "--control-file",
+          n.controlFile,
+        ], {
+          cwd: repoRoot,
+          onLine: (line, stream) => {
+            if (stream !== "out") return;
+            if (line.includes('"event":"listening"')) listening.resolve();
+            if (line.includes('"event":"control"')) {
+              for (const r of n.controlAcks.splice(0)) r();
+            }
+          },
+        });
+        const api = n.api;
+        const exited = api.status.then((s) =>
+          `${n.host.name}'s API server exited (code ${s.code}); see ${api.logFile}`
+        );
+        const up = await within(
+          Promise.race([listening.promise.then(() => null), exited]),
+          20000,
+          `${n.host.name}'s API server did not listen within 20 s; see ${api.logFile}`,
+        );
+        if (up !== null) throw new Error(up);
+      }
+      const args = [
+        "run",
+        "--vip",
+        topo.vipCidr,
+        "--interface",
+        n.host.ifname,
+        "--priority",
+        String(n.priority),
+        "--advert-interval",
+        `${o.advertIntervalMs}ms`,
+        "--api-server",
+        "https://127.0.0.1:6443",
+        "--ca-cert",
+        caCert,
+        "--token-file",
+        tokenFile,
+        "--stability-window",
+        `${o.stabilityWindowMs}ms`,
+        "--node-name",
+        n.host.name,
+        "--metrics-address",
+        "127.0.0.1:9480",
+        ...(o.healthIntervalMs !== undefined
+          ? ["--health-interval", `${o.healthIntervalMs}ms`]
+          : []),
+        ...(o.vipLifetimeMs !== undefined
+          ? ["--vip-lifetime", `${Math.round(o.vipLifetimeMs / 1000)}s`]
+          : []),
+        ...o.extraArgs,
+      ];
+      n.daemon = topo.spawn(n.host.netns, `${n.host.name}-ha-vip`, [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--cached-only",
+        o.lockFlag,
+        `${repoRoot}/main.ts`,
+        ...args,
+      ], {
+        cwd: repoRoot,
+        onLine: daemonLineHandler(n, o.verbose, o.say, HA_VIP_INTERESTING),
+      });
+    },
+    async crash(n) {
+      const at = nowMs();
+      n.daemon!.kill("SIGKILL");
+      await n.daemon!.status;
+      return { label: `${n.host.name} crashed (SIGKILL)`, at };
+    },
+    stop: stopDaemon,
+    async setReady(n, ready) {
+      const ack = new Promise<number>((r) =>
+        n.controlAcks.push(() => r(nowMs()))
+      );
+      await Deno.writeTextFile(
+        n.controlFile,
+        JSON.stringify({ failing: ready ? [] : ["etcd"] }),
+      );
+      // The server polls its control file every 100 ms and logs each change.
+      return await within(
+        ack,
+        3000,
+        `${n.host.name}'s API server ignored its control file`,
+      );
+    },
+  };
+}
+
+const HA_VIP_INTERESTING =
+  /\b(master|backup|fault|takeover|took|holder|holds|vip|step|priority 0|not_ready|ready|unauthorized|forbidden|tls_error|timeout|connection_refused|error|warn)/i;
+const KEEPALIVED_INTERESTING =
+  /Entering \w+ STATE|removing VIPs|setting VIPs|Stopping|Stopped|received higher priority|forcing a new MASTER/i;
+
+function daemonLineHandler(
+  n: NodeState,
+  verbose: boolean,
+  say: (source: string, text: string, at?: number) => void,
+  interesting: RegExp,
+): (line: string, stream: "out" | "err", at: number) => void {
+  return (line, _stream, at) => {
+    if (verbose) say(n.host.name, `  ${line}`, at);
+    else if (interesting.test(line)) {
+      // The timeline has its own clock and names the node: drop the
+      // daemons' date stamps (keepalived's and ha-vip's) and ha-vip's
+      // trailing key=value fields, which repeat the message.
+      const text = line
+        .replace(/^\w{3} \w{3} +\d+ [\d:]+ \d{4}: /, "")
+        .replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s+/, "")
+        .replace(/\s+node=\S+(\s+\w+=.*)?$/, "");
+      say(n.host.name, `  ${text}`, at);
+    }
+  };
+}
+
+function keepalivedDriver(
+  topo: Topology,
+  o: {
+    advertIntervalMs: number;
+    verbose: boolean;
+    say: (source: string, text: string, at?: number) => void;
+  },
+): Driver {
+  const files = (n: NodeState) => ({
+    conf: `${n.dir}/keepalived.conf`,
+    pid: `${n.dir}/keepalived.pid`,
+    vrrpPid: `${n.dir}/vrrp.pid`,
+    checkersPid: `${n.dir}/checkers.pid`,
+  });
+  return {
+    healthGated: false,
+    async prepare() {},
+    async start(n) {
+      const f = files(n);
+      await Deno.writeTextFile(
+        f.conf,
+        keepalivedConfig({
+          routerId: n.host.name,
+          ifname: n.host.ifname,
+          priority: n.priority,
+          advertIntervalMs: o.advertIntervalMs,
+          vipCidr: topo.vipCidr,
+        }),
+      );
+      n.daemon = topo.spawn(n.host.netns, `${n.host.name}-keepalived`, [
+        "/usr/sbin/keepalived",
+        "-n",
+        "-l",
+        "-D",
+        "-f",
+        f.conf,
+        "-p",
+        f.pid,
+        "-r",
+        f.vrrpPid,
+        "-c",
+        f.checkersPid,
+      ], {
+        onLine: daemonLineHandler(n, o.verbose, o.say, KEEPALIVED_INTERESTING),
+      });
+    },
+    async crash(n) {
+      // A plain SIGKILL of the parent is not a crash: its VRRP child gets
+      // SIGTERM (PDEATHSIG) and hands over cleanly. Freeze the parent so it
+      // cannot respawn the child, kill the child, then the parent.
+      const parent = n.daemon!;
+      let child: number | null = null;
+      try {
+        child = Number((await Deno.readTextFile(files(n).vrrpPid)).trim()) ||
+          null;
+      } catch {
+        child = null; // no VRRP process (yet): the parent is all there is
+      }
+      // Both PIDs are checked first so the signals follow each other at once.
+      if (child !== null && !await topo.ownsPid(child)) child = null;
+      if (!await topo.ownsPid(parent.pid)) {
+        throw new Error(`keepalived ${parent.pid} is not in our namespaces`);
+      }
+      const at = nowMs();
+      if (child !== null) {
+        Deno.kill(parent.pid, "SIGSTOP");
+        Deno.kill(child, "SIGKILL");
+      }
+      parent.kill("SIGKILL");
+      await parent.status;
+      return {
+        label: `${n.host.name} crashed (SIGKILL of keepalived's VRRP process ${
+          child ?? "?"
+        }, then of its frozen parent ${parent.pid})`,
+        at,
+      };
+    },
+    stop: stopDaemon,
+    setReady() {
+      // keepalived has no API server check in this lab (no track_script).
+      return Promise.resolve(nowMs());
+    },
+  };
+}
+
+/** A keepalived 2.2 configuration equivalent to the ha-vip flags. */
+export function keepalivedConfig(o: {
+  routerId: string;
+  ifname: string;
+  priority: number;
+  advertIntervalMs: number;
+  vipCidr: string;
+  vrid?: number;
+}): string {
+  return `# ha-vip lab: the same VRRP group as ha-vip's defaults
+global_defs {
+  router_id ${o.routerId}
+  vrrp_version 3
+}
+
+vrrp_instance VI_1 {
+  state BACKUP
+  interface ${o.ifname}
+  virtual_router_id ${o.vrid ?? 51}
+  priority ${o.priority}
+  advert_int ${o.advertIntervalMs / 1000}
+  virtual_ipaddress {
+    ${o.vipCidr} dev ${o.ifname}
+  }
+}
+`;
+}
+
+/**
+ * `deno cache` the programs started inside the namespaces, which have no
+ * route to any registry. The lab never rewrites deno.lock: it uses the
+ * lock as it is (`--frozen`), and only when the tree is ahead of the lock
+ * (new dependencies not committed yet) runs without it, saying so.
+ * Resolves the lock flag the namespaced `deno run`s must use.
+ */
+async function cacheDependencies(
+  repoRoot: string,
+  impl: Implementation,
+  warn: (text: string) => void,
+): Promise<string> {
+  const entries = [`${repoRoot}/lab/prober.ts`];
+  if (impl === "ha-vip") {
+    entries.push(
+      `${repoRoot}/main.ts`,
+      `${repoRoot}/tests/support/api_server.ts`,
+    );
+  }
+  const cache = async (lockFlag: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["cache", "--quiet", lockFlag, ...entries],
+      cwd: repoRoot,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { ok: out.success, err: new TextDecoder().decode(out.stderr) };
+  };
+  let r = await cache("--frozen");
+  if (r.ok) return "--frozen";
+  if (/lockfile is out of date/i.test(r.err)) {
+    warn("deno.lock is behind the tree: running without it (--no-lock)");
+    r = await cache("--no-lock");
+    if (r.ok) return "--no-lock";
+  }
+  throw new Error(`deno cache ${entries.join(" ")} failed:\n${r.err}`);
+}
+
+async function stopDaemon(
+  n: NodeState,
+): Promise<{ label: string; at: number }> {
+  const at = nowMs();
+  const st = await n.daemon!.stop(10000);
+  return {
+    label: `${n.host.name} stopped (SIGTERM; exited ${
+      st.signal ? `by ${st.signal}` : `with ${st.code}`
+    } after ${fmtS(nowMs() - at)})`,
+    at,
+  };
+}
+
+/** GET /status of a node's ha-vip (its loopback is only reachable inside). */
+async function fetchStatus(topo: Topology, host: LabHost): Promise<unknown> {
+  const code =
+    `const r = await fetch("http://127.0.0.1:9480/status"); console.log(await r.text());`;
+  const r = await topo.exec(host.netns, [
+    Deno.execPath(),
+    "eval",
+    "--no-config",
+    "--quiet",
+    code,
+  ], { check: false });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { error: (r.stderr || r.stdout).trim().slice(0, 500) };
+  }
+}
+
+/** `p`, or a rejection with `message` after `ms`; the timer never outlives it. */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `3.456 s` / `12 ms` / `0.4 ms`. */
+export function fmtS(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
+  // Sub-10 ms overlaps are what only `ip monitor` stamps can show.
+  return ms < 10 && ms > 0 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
