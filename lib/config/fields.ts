@@ -300,9 +300,10 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: "vip-lifetime",
     min: 2000,
     max: 3_600_000,
-    default: "5s",
+    defaultText:
+      "3 × advert_interval + 1s, rounded up to whole seconds (4s with 1s adverts; 2s at least)",
     description:
-      "Valid lifetime of the VIP address, refreshed every second while holding: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds.",
+      "Valid lifetime of the VIP address, refreshed every second while holding: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds. The default ends a crashed node's VIP shortly after a backup has taken over.",
   },
   {
     path: "observe.log_format",

@@ -336,6 +336,15 @@ export async function loadConfig(
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
   const config = result.data;
 
+  if (config.announce.vip_lifetime === undefined) {
+    // Just past the backups' takeover time (3 intervals + skew < 3 intervals
+    // + 1 s): a crashed node's VIP lingers briefly, and never with a gap.
+    config.announce.vip_lifetime = autoVipLifetime(
+      config.election.vrrp.advert_interval,
+    );
+    origins["announce.vip_lifetime"] =
+      "default (from election.vrrp.advert_interval)";
+  }
   if (config.health.url === undefined) {
     config.health.url = config.k8s.in_cluster
       ? "https://127.0.0.1:6443"
@@ -375,6 +384,11 @@ export async function loadConfig(
     );
   }
   return { config, warnings, origins };
+}
+
+/** The default VIP lifetime for an advertisement interval, in ms. */
+export function autoVipLifetime(advertIntervalMs: number): number {
+  return Math.max(2000, Math.ceil((3 * advertIntervalMs + 1000) / 1000) * 1000);
 }
 
 /** The configuration as YAML-shaped data with durations as text and secrets redacted. */

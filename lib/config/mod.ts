@@ -16,6 +16,7 @@ export {
 } from "./fields.ts";
 export { coerceField, type Config, configSchema } from "./schema.ts";
 export {
+  autoVipLifetime,
   ConfigError,
   type ConfigIssue,
   type ConfigSources,

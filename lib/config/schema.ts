@@ -338,6 +338,13 @@ export function crossChecks(
       })`,
     );
   }
+  if (c?.election?.mode === "lease") {
+    // The shape is in the schema so configs stay valid when it arrives.
+    issue(
+      "election.mode",
+      `"lease" is not available in this version yet; use election.mode: vrrp (the election.lease settings are accepted and kept for it)`,
+    );
+  }
   if (c?.election?.mode === "lease" && k8s.enabled === false) {
     issue(
       "k8s.enabled",

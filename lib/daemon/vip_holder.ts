@@ -91,7 +91,8 @@ export class VipHolder {
     clearInterval(this.#refreshTimer);
     this.#refreshTimer = setInterval(
       () => this.refresh(),
-      this.#o.refreshEveryMs ?? 1000,
+      // At least three refreshes per lifetime: one late timer is harmless.
+      this.#o.refreshEveryMs ?? Math.min(1000, (this.#o.lifetimeS * 1000) / 3),
     );
     clearInterval(this.#reannounceTimer);
     if (this.#o.reannounceEveryMs > 0) {

@@ -148,7 +148,14 @@ export class VrrpElector implements Elector {
 
   #setStateGauge(): void {
     for (
-      const phase of ["initialize", "backup", "master", "leaving", "stopped"]
+      const phase of [
+        "initialize",
+        "backup",
+        "master",
+        "yielding",
+        "leaving",
+        "stopped",
+      ]
     ) {
       this.#o.host.metrics.set(
         "havip_vrrp_state",

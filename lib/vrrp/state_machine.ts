@@ -64,6 +64,11 @@ export type Phase =
   | "master"
   /** Shutting down as master: priority 0 sent, VIP kept until handed over. */
   | "leaving"
+  /**
+   * A master that turned not ready: priority 0 sent, the VIP kept until a
+   * successor has announced (make-before-break), then backup.
+   */
+  | "yielding"
   /** Done: the daemon has been told to exit. */
   | "stopped";
 
@@ -243,7 +248,8 @@ export function createVrrpState(
 
 /** True while the daemon must hold (and keep refreshing) the VIP. */
 export function holdsVip(state: VrrpState): boolean {
-  return state.phase === "master" || state.phase === "leaving";
+  return state.phase === "master" || state.phase === "leaving" ||
+    state.phase === "yielding";
 }
 
 /** The priority we advertise (and compare with) right now. */
@@ -457,6 +463,19 @@ function onShutdown(
       return force
         ? stop(state, "shutdown (forced)", [{ type: "removeVip" }])
         : result(state, []);
+    case "yielding":
+      // Already handing over: finish that, then exit instead of staying.
+      if (force) {
+        return stop(state, "shutdown (forced)", [{ type: "removeVip" }]);
+      }
+      return result({ ...state, phase: "leaving" }, [
+        {
+          type: "stateChange",
+          from: "yielding",
+          to: "leaving",
+          reason: "shutdown",
+        },
+      ]);
     default:
       return stop(state, "shutdown");
   }
@@ -478,6 +497,24 @@ function onTick(state: VrrpState, nowMs: number): StepResult {
         return result(
           { ...state, adverAt: nowMs + advertIntervalMs(state) },
           [{ type: "send", priority: effectivePriority(state) }],
+        );
+      }
+      return result(state, []);
+    case "yielding":
+      if (state.leaveBy !== null && nowMs >= state.leaveBy) {
+        return yielded(
+          state,
+          nowMs,
+          `no new master within ${
+            Math.round(leaveTimeoutMs(advertIntervalMs(state)))
+          } ms; ${notReady(state)}`,
+          null,
+        );
+      }
+      if (state.adverAt !== null && nowMs >= state.adverAt) {
+        return result(
+          { ...state, adverAt: nowMs + advertIntervalMs(state) },
+          [{ type: "send", priority: 0 }],
         );
       }
       return result(state, []);
@@ -517,6 +554,16 @@ function onAdvertisement(state: VrrpState, ev: AdvertEvent): StepResult {
         return stop(state, `new master ${ev.src} announced`, [
           { type: "removeVip" },
         ]);
+      }
+      return result(state, []);
+    case "yielding":
+      if (ev.priority > 0) {
+        return yielded(
+          { ...state, masterAdverIntervalMs: ev.maxAdvertIntervalCs * 10 },
+          ev.nowMs,
+          `${notReady(state)}; new master ${ev.src} announced`,
+          ev.src,
+        );
       }
       return result(state, []);
     default:
@@ -658,22 +705,23 @@ function onEligibility(state: VrrpState, ev: EligibilityEvent): StepResult {
     }
     case "master":
       if (!ev.eligible && next.config.noneEligiblePolicy === "stay-backup") {
-        // Priority 0 so the best backup takes over after its skew time.
-        const backup = enterBackup(
-          next,
-          ev.nowMs,
-          advertIntervalMs(next),
-          null,
-        );
-        return result(backup, [
+        // Priority 0 so the best backup takes over after its skew time, and
+        // make-before-break: the VIP stays until that successor announced,
+        // so clients get an answer (even an error) instead of silence.
+        const yielding: VrrpState = {
+          ...next,
+          phase: "yielding",
+          adverAt: ev.nowMs + advertIntervalMs(next),
+          leaveBy: ev.nowMs + leaveTimeoutMs(advertIntervalMs(next)),
+        };
+        return result(yielding, [
           {
             type: "stateChange",
             from: "master",
-            to: "backup",
+            to: "yielding",
             reason: notReady(next),
           },
           { type: "send", priority: 0 },
-          { type: "removeVip" },
         ]);
       }
       // Fallback policy: advertise the new priority at once.
@@ -688,9 +736,44 @@ function onEligibility(state: VrrpState, ev: EligibilityEvent): StepResult {
         },
         { type: "send", priority: effectivePriority(next) },
       ]);
+    case "yielding":
+      if (ev.eligible) {
+        // Ready again before anyone took over: simply stay master.
+        const back: VrrpState = {
+          ...next,
+          phase: "master",
+          leaveBy: null,
+          adverAt: ev.nowMs + advertIntervalMs(next),
+          master: next.config.primaryIp,
+        };
+        return result(back, [
+          {
+            type: "stateChange",
+            from: "yielding",
+            to: "master",
+            reason: "ready again before a successor took over",
+          },
+          { type: "send", priority: effectivePriority(back) },
+        ]);
+      }
+      return result(next, []);
     default:
       return result(next, []);
   }
+}
+
+/** Yielding -> Backup: the successor announced (or nobody came). */
+function yielded(
+  state: VrrpState,
+  nowMs: number,
+  reason: string,
+  master: string | null,
+): StepResult {
+  const next = enterBackup(state, nowMs, state.masterAdverIntervalMs, master);
+  return result(next, [
+    { type: "stateChange", from: "yielding", to: "backup", reason },
+    { type: "removeVip" },
+  ]);
 }
 
 function onInterface(state: VrrpState, nowMs: number, up: boolean): StepResult {
@@ -706,6 +789,7 @@ function onInterface(state: VrrpState, nowMs: number, up: boolean): StepResult {
     case "leaving":
       return stop(next, "interface down", [{ type: "removeVip" }]);
     case "master":
+    case "yielding":
     case "backup": {
       // Nothing can be sent or heard: step down and wait for the link.
       const down: VrrpState = {
@@ -724,7 +808,7 @@ function onInterface(state: VrrpState, nowMs: number, up: boolean): StepResult {
           reason: "interface down",
         },
       ];
-      if (state.phase === "master") actions.push({ type: "removeVip" });
+      if (state.phase !== "backup") actions.push({ type: "removeVip" });
       return result(down, actions);
     }
     default:

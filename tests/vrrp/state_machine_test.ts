@@ -374,7 +374,7 @@ Deno.test("eligibility: becoming ready restarts the Master_Down_Timer in full", 
   assert.equal(d.find("stateChange").at(-1)?.at, 13_000 + MDI);
 });
 
-Deno.test("eligibility lost as master: priority 0, VIP removed, backup until ready again", () => {
+Deno.test("eligibility lost as master: priority 0, VIP kept until the successor announced, then backup", () => {
   const d = master();
   const t = d.now + 200;
   const actions = d.at(t, {
@@ -382,15 +382,72 @@ Deno.test("eligibility lost as master: priority 0, VIP removed, backup until rea
     eligible: false,
     reason: "etcd",
   });
-  assert.deepEqual(types(actions), ["stateChange", "send:0", "removeVip"]);
+  // Make-before-break: no removeVip yet, clients keep an answer.
+  assert.deepEqual(types(actions), ["stateChange", "send:0"]);
   assert.equal(reasonOf(actions), "health not ready: etcd");
+  assert.equal(d.state.phase, "yielding");
+  assert.ok(holdsVip(d.state));
+  // The priority-0 advert is repeated every interval in case it was lost.
+  assert.deepEqual(types(d.advance(t + A)), ["send:0"]);
+  // The successor's first advertisement ends the handover.
+  const handed = d.at(t + A + SKEW, advert(LOW_PEER, 50));
+  assert.deepEqual(types(handed), ["stateChange", "removeVip"]);
+  assert.match(
+    reasonOf(handed)!,
+    /^health not ready: etcd; new master 10\.0\.0\.9 announced$/,
+  );
   assert.equal(d.state.phase, "backup");
-  assert.equal(d.state.masterDownAt, null);
+  assert.equal(d.state.masterDownAt, null, "no takeover while not ready");
   d.advance(t + 60_000);
   assert.equal(d.state.phase, "backup", "no comeback while not ready");
   d.at(t + 60_000, { type: "eligibility", eligible: true });
   d.advance(t + 60_000 + MDI);
   assert.equal(d.state.phase, "master");
+});
+
+Deno.test("yielding with nobody to take over: the VIP goes after the leave timeout", () => {
+  const d = master();
+  const t = d.now + 100;
+  d.at(t, { type: "eligibility", eligible: false, reason: "etcd" });
+  const out = d.advance(t + leaveTimeoutMs(A));
+  assert.deepEqual(types(out).filter((x) => x !== "send:0"), [
+    "stateChange",
+    "removeVip",
+  ]);
+  assert.equal(d.state.phase, "backup");
+  assert.ok(!holdsVip(d.state));
+});
+
+Deno.test("yielding, ready again before a successor: master again without dropping the VIP", () => {
+  const d = master();
+  const t = d.now + 100;
+  d.at(t, { type: "eligibility", eligible: false, reason: "etcd" });
+  const back = d.at(t + 300, { type: "eligibility", eligible: true });
+  assert.deepEqual(types(back), ["stateChange", "send:100"]);
+  assert.equal(d.state.phase, "master");
+  assert.ok(!d.find("removeVip").length, "the VIP never left");
+});
+
+Deno.test("yielding: shutdown becomes leaving (then exit), interface down releases at once", () => {
+  let d = master();
+  let t = d.now + 100;
+  d.at(t, { type: "eligibility", eligible: false, reason: "etcd" });
+  assert.deepEqual(types(d.at(t + 10, { type: "shutdown" })), ["stateChange"]);
+  assert.equal(d.state.phase, "leaving");
+  assert.deepEqual(types(d.at(t + 500, advert(LOW_PEER, 50))), [
+    "removeVip",
+    "stateChange",
+    "exit",
+  ]);
+
+  d = master();
+  t = d.now + 100;
+  d.at(t, { type: "eligibility", eligible: false, reason: "etcd" });
+  assert.deepEqual(types(d.at(t + 10, { type: "interface", up: false })), [
+    "stateChange",
+    "removeVip",
+  ]);
+  assert.equal(d.state.phase, "initialize");
 });
 
 Deno.test("interface down as master: step down (remove VIP, send nothing) until it is up", () => {
