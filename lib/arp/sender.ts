@@ -13,6 +13,7 @@ import {
   openSocket,
   parseIPv4,
   parseMac,
+  repeatPaced,
   SOCK_DGRAM,
   sockaddrLl,
   type Socket,
@@ -167,19 +168,6 @@ export interface BurstResult {
   errors: Error[];
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * Sends `count` rounds of gratuitous ARP `intervalMs` apart. The first
  * round goes out synchronously, before this function first yields, so a
@@ -189,33 +177,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function announceBurst(
   options: BurstOptions,
 ): Promise<BurstResult> {
-  const count = options.count ?? 3;
-  const intervalMs = options.intervalMs ?? 500;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`count must be a positive integer, got ${count}`);
-  }
-  if (!Number.isFinite(intervalMs) || intervalMs < 0) {
-    throw new RangeError(`intervalMs must be >= 0, got ${intervalMs}`);
-  }
   const mac = typeof options.mac === "string"
     ? parseMac(options.mac)
     : options.mac;
   const ip = formatIPv4(parseIPv4(options.ip));
   const sender = ArpSender.open(options.ifindex);
   try {
-    sender.sendGratuitous(mac, ip);
-    const result: BurstResult = { sent: 1, errors: [] };
-    for (let i = 1; i < count; i++) {
-      await sleep(intervalMs, options.signal);
-      if (options.signal?.aborted) break;
-      try {
-        sender.sendGratuitous(mac, ip);
-        result.sent++;
-      } catch (err) {
-        result.errors.push(err as Error);
-      }
-    }
-    return result;
+    return await repeatPaced({
+      count: options.count ?? 3,
+      intervalMs: options.intervalMs ?? 500,
+      signal: options.signal,
+    }, () => sender.sendGratuitous(mac, ip));
   } finally {
     await sender.closeAsync();
   }

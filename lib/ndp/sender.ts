@@ -15,6 +15,7 @@ import {
   IPV6_MULTICAST_LOOP,
   IPV6_UNICAST_HOPS,
   openSocket,
+  repeatPaced,
   SOCK_RAW,
   sockaddrIn6,
   type Socket,
@@ -162,19 +163,6 @@ export interface NaBurstResult {
   errors: Error[];
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * Sends `count` unsolicited NAs `intervalMs` apart; the first goes out
  * before this function first yields and its failure rejects the promise.
@@ -182,32 +170,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function advertiseBurst(
   options: NaBurstOptions,
 ): Promise<NaBurstResult> {
-  const count = options.count ?? 3;
-  const intervalMs = options.intervalMs ?? 500;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`count must be a positive integer, got ${count}`);
-  }
-  if (!Number.isFinite(intervalMs) || intervalMs < 0) {
-    throw new RangeError(`intervalMs must be >= 0, got ${intervalMs}`);
-  }
   const na = encodeNeighborAdvertisement(
     unsolicitedAdvertisement(options.ip, options.mac),
   );
   const sender = NdpSender.open(options.ifindex);
   try {
-    sender.send(na);
-    const result: NaBurstResult = { sent: 1, errors: [] };
-    for (let i = 1; i < count; i++) {
-      await sleep(intervalMs, options.signal);
-      if (options.signal?.aborted) break;
-      try {
-        sender.send(na);
-        result.sent++;
-      } catch (err) {
-        result.errors.push(err as Error);
-      }
-    }
-    return result;
+    return await repeatPaced({
+      count: options.count ?? 3,
+      intervalMs: options.intervalMs ?? 500,
+      signal: options.signal,
+    }, () => sender.send(na));
   } finally {
     await sender.closeAsync();
   }

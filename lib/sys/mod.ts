@@ -64,3 +64,4 @@ export {
   sockaddrLl,
   sockaddrNl,
 } from "./addr.ts";
+export { type PacedResult, repeatPaced, sleep } from "./pace.ts";
