@@ -182,6 +182,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       },
     });
 
+    cleanups.push(() => elector.close());
+
     // Health gates eligibility. Without k8s integration every node is eligible.
     let health: HealthMonitor | undefined;
     let lastVerdict = "";
@@ -262,13 +264,25 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           : !now.carrier
           ? "no carrier"
           : "";
-        if (now.index !== link.index) {
-          up = false;
-          why =
-            `was recreated with index ${now.index}; restart ha-vip to use it`;
+        if (up && now.index !== link.index) {
+          // Deleted and created again (a bond, a VLAN, a restarted network
+          // service): sockets and the VIP follow the new interface.
+          log.warn(
+            `interface ${link.name} was recreated (index ${link.index} -> ${now.index}); reopening the VRRP socket`,
+          );
+          elector.setInterfaceUp(false);
+          linkUp = false;
+          elector.replaceSocket(openVrrpSocket({
+            interface: now.name,
+            primaryIp,
+            peers: config.election.vrrp.unicast_peers,
+          }));
+          vipHolder.setLink({ index: now.index, name: now.name, mac: now.mac });
+          link = now;
         }
       } catch (err) {
-        why = `gone: ${errorText(err)}`;
+        up = false;
+        why = why || `gone: ${errorText(err)}`;
       }
       if (up !== linkUp) {
         linkUp = up;

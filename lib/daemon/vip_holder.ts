@@ -55,6 +55,11 @@ export class VipHolder {
     this.#log = options.log ?? silentLogger;
   }
 
+  /** Points the holder at a recreated interface (new index, maybe new MAC). */
+  setLink(link: { index: number; name: string; mac: string }): void {
+    this.#o.link = link;
+  }
+
   /** Whether this holder believes it has the VIP configured. */
   get held(): boolean {
     return this.#held;

@@ -45,6 +45,7 @@ export class VrrpElector implements Elector {
   readonly #now: () => number;
   readonly #validation: ValidateOptions;
   #state: VrrpState;
+  #socket: VrrpSocket;
   #deadline: number | null = null;
   #queue: VrrpEvent[] = [];
   #wake?: AbortController;
@@ -58,6 +59,7 @@ export class VrrpElector implements Elector {
   constructor(options: VrrpElectorOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#socket = options.socket;
     this.#state = createVrrpState(options.machine, {
       eligible: false,
       interfaceUp: true,
@@ -123,6 +125,22 @@ export class VrrpElector implements Elector {
     this.#pushEligibility();
   }
 
+  /**
+   * Swaps in a socket opened on a recreated interface; the old one is
+   * closed, which also ends a receive waiting on it.
+   */
+  replaceSocket(socket: VrrpSocket): void {
+    const old = this.#socket;
+    this.#socket = socket;
+    old.close();
+    this.#wake?.abort();
+  }
+
+  /** Closes the current socket (at the end of the daemon). */
+  close(): void {
+    this.#socket.close();
+  }
+
   setInterfaceUp(up: boolean): void {
     this.#enqueue({ type: "interface", up });
   }
@@ -175,7 +193,7 @@ export class VrrpElector implements Elector {
     for (const action of result.actions) {
       switch (action.type) {
         case "send": {
-          const failures = this.#o.socket.send({
+          const failures = this.#socket.send({
             vrid: this.#o.vrid,
             priority: action.priority,
             maxAdvertIntervalCs: this.#state.config.advertIntervalCs,
@@ -288,7 +306,7 @@ export class VrrpElector implements Elector {
       this.#wake = wake;
       let datagram: Uint8Array | null = null;
       try {
-        datagram = await this.#o.socket.recv({
+        datagram = await this.#socket.recv({
           timeoutMs: Math.max(1, Math.ceil(wait)),
           signal: wake.signal,
         });
