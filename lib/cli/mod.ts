@@ -17,6 +17,7 @@ import { renderCheck } from "./check.ts";
 import { addConfigOptions, flagValues } from "./options.ts";
 import { installProbe } from "./probe.ts";
 import { installRun } from "./run.ts";
+import { installStatus } from "./status.ts";
 import { installVip } from "./vip.ts";
 
 /** The ha-vip version (from deno.json). */
@@ -118,7 +119,7 @@ export async function main(
     io.out(renderCheck(loaded, Boolean(opts.json)));
   });
 
-  for (const install of [installRun, installProbe, installVip]) {
+  for (const install of [installRun, installProbe, installVip, installStatus]) {
     install(program, ctx);
   }
 
