@@ -239,7 +239,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           );
           elector.setEligible(
             ready,
-            ready ? undefined : `health not ready: ${verdictReason(c.verdict)}`,
+            ready ? undefined : verdictReason(c.verdict),
           );
         },
       });

@@ -37,7 +37,7 @@ export interface VrrpElectorOptions {
 
 // The receive wait is capped so queued events (signals, health) never wait
 // longer than this: a pending FFI poll cannot be interrupted.
-const MAX_WAIT_MS = 200;
+const MAX_WAIT_MS = 50;
 
 /** VRRPv3 election (RFC 5798), wire-compatible with keepalived. */
 export class VrrpElector implements Elector {
@@ -47,7 +47,9 @@ export class VrrpElector implements Elector {
   #state: VrrpState;
   #socket: VrrpSocket;
   #deadline: number | null = null;
-  #queue: VrrpEvent[] = [];
+  // Events wait here without a time: they are stamped when handled, so a
+  // timer armed by one (the priority-0 resend) runs from when it was sent.
+  #queue: Omit<VrrpEvent, "nowMs">[] = [];
   #wake?: AbortController;
   #done = false;
   #healthy = false;
@@ -105,7 +107,7 @@ export class VrrpElector implements Elector {
       : never
       : never,
   ): void {
-    this.#queue.push({ ...event, nowMs: this.#now() } as VrrpEvent);
+    this.#queue.push(event);
     this.#wake?.abort();
   }
 
@@ -284,14 +286,22 @@ export class VrrpElector implements Elector {
     }
   }
 
+  async #handleQueued(): Promise<void> {
+    const event = this.#queue.shift()!;
+    await this.#apply(
+      step(this.#state, { ...event, nowMs: this.#now() } as VrrpEvent),
+    );
+  }
+
   async run(): Promise<void> {
+    // What is already known (health off: eligible) counts from the start.
+    while (this.#queue.length > 0 && !this.#done) await this.#handleQueued();
     await this.#apply(
       step(this.#state, { type: "startup", nowMs: this.#now() }),
     );
     while (!this.#done) {
-      const event = this.#queue.shift();
-      if (event) {
-        await this.#apply(step(this.#state, event));
+      if (this.#queue.length > 0) {
+        await this.#handleQueued();
         continue;
       }
       const now = this.#now();
