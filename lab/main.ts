@@ -3,7 +3,7 @@
  *
  * Builds nodes, a switch and a client in network namespaces, runs ha-vip
  * (or keepalived) on the nodes, plays crash / restart / unready API server /
- * planned stop / cut link / heal, prints a live timeline and a summary per
+ * planned stop / cut link / partition and heal, prints a live timeline and a summary per
  * event, and exits 0 when every event behaved, 1 otherwise (2: bad flags or
  * not root). Everything is removed on exit, Ctrl-C included.
  *
@@ -27,9 +27,13 @@ const USAGE = `usage: deno run -A lab/main.ts [flags]     (as root)
   --advert-interval D     VRRP advertisement interval (default 1s)
   --keepalived            run keepalived 2.2 instead of ha-vip
   --compare               run keepalived, then ha-vip, and print both side by side
-  --events LIST           comma-separated script (default
-                          steady,crash,restart,unready,ready,stop,start,cut,restore);
-                          an item may name its node: crash:node2
+  --events LIST           comma-separated script (default steady,crash,restart,
+                          unready,ready,stop,start,cut,restore,partition,heal,
+                          partition:backup,heal); an item may name its node:
+                          crash:node2, partition:backup (the node that would
+                          take over), heal:previous; and how long to watch
+                          after it settled: partition@15s (default 1s,
+                          steady 3s)
   --stability-window D    ha-vip --stability-window (default 2s)
   --health-interval D     ha-vip --health-interval (default: the daemon's)
   --vip-lifetime D        ha-vip --vip-lifetime (default: the daemon's, 5s)
@@ -49,6 +53,8 @@ const KINDS: EventKind[] = [
   "start",
   "cut",
   "restore",
+  "partition",
+  "heal",
 ];
 
 interface Flags {
@@ -119,13 +125,24 @@ function parseFlags(args: string[]): Flags | string {
         const list = (value() ?? "").split(",").filter(Boolean);
         const events: ScenarioEvent[] = [];
         for (const item of list) {
-          const [kind, node] = item.split(":");
+          const [spec, hold] = item.split("@");
+          const [kind, node] = spec.split(":");
           if (!KINDS.includes(kind as EventKind)) {
             return `--events: ${JSON.stringify(kind)} is not one of ${
               KINDS.join(", ")
             }`;
           }
-          events.push({ kind: kind as EventKind, ...(node ? { node } : {}) });
+          let holdMs: number | undefined;
+          if (hold !== undefined) {
+            const d = duration(`events ${item}`, hold);
+            if (typeof d === "string") return d;
+            holdMs = d;
+          }
+          events.push({
+            kind: kind as EventKind,
+            ...(node ? { node } : {}),
+            ...(holdMs !== undefined ? { holdMs } : {}),
+          });
         }
         if (events.length === 0) return "--events: the list is empty";
         f.events = events;

@@ -81,4 +81,21 @@ export {
   type ScenarioResult,
   type TimelineEntry,
 } from "./scenario.ts";
-export { formatComparison, formatEvent, formatTimeline } from "./report.ts";
+export {
+  clockTicks,
+  cpuPercent,
+  cpuPercentSched,
+  parseSchedstatNs,
+  parseStat,
+  parseVmRssKb,
+  processTree,
+  type ResourceUsage,
+  sampleTree,
+  type TreeSample,
+} from "./resources.ts";
+export {
+  fmtMiB,
+  formatComparison,
+  formatEvent,
+  formatTimeline,
+} from "./report.ts";

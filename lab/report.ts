@@ -19,6 +19,11 @@ export function formatTimeline(e: TimelineEntry): string {
   } ${e.text}`;
 }
 
+/** `12.3 MiB` from KiB. */
+export function fmtMiB(kb: number): string {
+  return `${(kb / 1024).toFixed(1)} MiB`;
+}
+
 const opt = (ms: number | null | undefined, none = "-") =>
   ms === null || ms === undefined ? none : fmtS(ms);
 
@@ -74,6 +79,38 @@ export function formatEvent(m: EventMeasurement): string {
         : `gone by itself after ${fmtS(m.vipExpiredMs)}`,
     );
   }
+  if (m.isolatedHoldMs !== undefined) {
+    row(
+      "isolated node",
+      `${m.node}: carrier ${m.isolatedCarrier ? "up" : "LOST"}; ${
+        m.isolatedHoldMs === null
+          ? "no VIP on its side"
+          : m.isolatedHoldMs === 0
+          ? "kept the VIP on its side"
+          : `took the VIP on its side after ${fmtS(m.isolatedHoldMs)}`
+      }`,
+    );
+  }
+  if (m.kind === "heal" && m.garpMs !== undefined) {
+    row(
+      "gratuitous ARP",
+      m.garpMs === null
+        ? `none from ${m.expectedHolder ?? "the holder"} seen by the client`
+        : `from ${m.expectedHolder} after ${fmtS(m.garpMs)}`,
+    );
+  }
+  for (const r of m.resources ?? []) {
+    row(
+      "resources",
+      `${r.node}: RSS ${fmtMiB(r.rssKb)}, CPU ${r.cpuPercent.toFixed(2)} %${
+        r.cpuPercentSched === null
+          ? ""
+          : ` (scheduler clock ${r.cpuPercentSched.toFixed(3)} %)`
+      } of a core over ${fmtS(r.intervalMs)} (${
+        r.names.map((n, i) => `${n} ${r.pids[i]}`).join(", ")
+      })`,
+    );
+  }
   row(
     "settled",
     m.settleMs === null
@@ -107,6 +144,13 @@ export function formatComparison(results: ScenarioResult[]): string {
       if (m.dualHolderMs > 0) parts.push(`2 holders ${fmtS(m.dualHolderMs)}`);
       if (m.vipExpiredMs !== undefined) {
         parts.push(`expiry ${opt(m.vipExpiredMs, "never")}`);
+      }
+      if (m.resources?.length) {
+        const rss = m.resources.reduce((s, r) => s + r.rssKb, 0) /
+          m.resources.length;
+        const cpu = m.resources.reduce((s, r) => s + r.cpuPercent, 0) /
+          m.resources.length;
+        parts.push(`RSS ${fmtMiB(rss)}, CPU ${cpu.toFixed(2)} %/node`);
       }
       if (!m.ok) parts.push("FAIL");
       return parts.join(", ");

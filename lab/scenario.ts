@@ -35,6 +35,15 @@ import {
   watchVip,
 } from "./vip_watch.ts";
 import { type ProbeLine, spawnProber } from "./prober.ts";
+import { autoVipLifetime } from "../lib/config/mod.ts";
+import {
+  clockTicks,
+  cpuPercent,
+  cpuPercentSched,
+  type ResourceUsage,
+  sampleTree,
+  type TreeSample,
+} from "./resources.ts";
 
 /** Which VRRP implementation runs on the nodes. */
 export type Implementation = "ha-vip" | "keepalived";
@@ -57,16 +66,28 @@ export type EventKind =
   | "start"
   /** Cut the node's cable (switch port down: carrier loss). */
   | "cut"
-  /** Reconnect it (partition heals). */
-  | "restore";
+  /** Reconnect it (the cut link is repaired). */
+  | "restore"
+  /**
+   * Partition the node off the switch with its carrier up (bridge port
+   * disabled): it hears nobody, so it keeps (or takes) the VIP on its own
+   * side while the client's side elects another holder.
+   */
+  | "partition"
+  /**
+   * Reconnect a partitioned node: two masters hear each other, the lower
+   * one steps down, and the client must end up at the winner.
+   */
+  | "heal";
 
 /** One step of the script. */
 export interface ScenarioEvent {
   kind: EventKind;
   /**
-   * `node2`, `holder` (whoever holds the VIP then) or `previous` (the node
-   * of the event before). Default: `holder` for crash, unready, stop and
-   * cut; `previous` for the others.
+   * `node2`, `holder` (whoever holds the VIP then), `backup` (the node
+   * that would take over from the holder: the highest-priority other
+   * connected, running node) or `previous` (the node of the event before). Default: `holder` for crash, unready, stop, cut
+   * and partition; `previous` for the others.
    */
   node?: string;
   /**
@@ -111,7 +132,10 @@ export interface ScenarioOptions {
   stabilityWindowMs?: number;
   /** ha-vip `--health-interval`, ms; passed only when set (daemon default 2000). */
   healthIntervalMs?: number;
-  /** ha-vip `--vip-lifetime`, ms (whole seconds); passed only when set (daemon default 5000). */
+  /**
+   * ha-vip `--vip-lifetime`, ms (whole seconds); passed only when set.
+   * Daemon default: 3 × advert interval + 1 s rounded up (4 s at 1 s).
+   */
   vipLifetimeMs?: number;
   /** More `ha-vip run` arguments (e.g. `--log-level debug`). */
   extraArgs?: string[];
@@ -133,6 +157,15 @@ export interface ScenarioOptions {
   verbose?: boolean;
   /** Override bounds per event kind. */
   bounds?: Partial<Record<EventKind, Bounds>>;
+  /**
+   * A partition's hold gets a random extra of 0 to one advert interval, so
+   * the heal falls at a random phase of the advertisement timers and which
+   * master hears the other first is left to chance, as in a real network.
+   * (Without it the lab's own rhythm decides: node2's timer runs exactly
+   * its skew time after node1's, and the same master is heard first in
+   * every run.) Default true.
+   */
+  randomHealPhase?: boolean;
   /** Aborts between steps (everything is still removed). */
   signal?: AbortSignal;
 }
@@ -186,6 +219,24 @@ export interface EventMeasurement {
    * without it (lifetime expiry); null: still there at the window end.
    */
   vipExpiredMs?: number | null;
+  /**
+   * Partition: ms from the partition until the isolated node held the VIP
+   * on its own side (0: it held it already; null: it never did, e.g. not
+   * running or not ready).
+   */
+  isolatedHoldMs?: number | null;
+  /** Partition: the isolated node still had carrier on eth0 (checked twice). */
+  isolatedCarrier?: boolean;
+  /**
+   * Heal and partition: ms from the event until the client saw the first
+   * gratuitous ARP from the expected holder (null: none in the window).
+   */
+  garpMs?: number | null;
+  /**
+   * Steady: each running daemon's resident memory and CPU over the
+   * steady-state hold (process tree: keepalived's parent and children).
+   */
+  resources?: ResourceUsage[];
   /** End of the measurement window, ms since the lab started. */
   windowEndMs: number;
   /** Failed expectations (any makes `ok` false). */
@@ -213,8 +264,11 @@ export interface ScenarioResult {
   problems: string[];
 }
 
-/** The default script: every kind of failure, each followed by recovery. */
-export function defaultEvents(): ScenarioEvent[] {
+/**
+ * The default script: every kind of failure, each followed by recovery.
+ * With a single node the reverse partition (of a backup) is left out.
+ */
+export function defaultEvents(nodes = 3): ScenarioEvent[] {
   return [
     { kind: "steady" },
     { kind: "crash" },
@@ -225,6 +279,17 @@ export function defaultEvents(): ScenarioEvent[] {
     { kind: "start" },
     { kind: "cut" },
     { kind: "restore" },
+    // The holder (node1) partitioned: node2 takes over for the client while
+    // node1 stays master alone; on the heal node1 preempts and the client's
+    // entry still points at node2, which steps down.
+    { kind: "partition" },
+    { kind: "heal" },
+    // The reverse: the isolated node (node2) has the lower priority; it
+    // becomes master on its side and must step down without the client
+    // ever being sent to it.
+    ...(nodes >= 2
+      ? [{ kind: "partition", node: "backup" }, { kind: "heal" }] as const
+      : []),
   ];
 }
 
@@ -242,6 +307,8 @@ interface NodeState {
   running: boolean;
   ready: boolean;
   linked: boolean;
+  /** How it is cut off when not linked. */
+  offline: "cut" | "partition" | null;
   linkDown: Interval[];
   daemon?: LabProcess;
   api?: LabProcess;
@@ -279,10 +346,14 @@ export async function runScenario(
   }
   const W = impl === "ha-vip" ? options.stabilityWindowMs ?? 2000 : 0;
   const H = impl === "ha-vip" ? options.healthIntervalMs ?? 2000 : 0;
-  const L = impl === "ha-vip" ? options.vipLifetimeMs ?? 5000 : 0;
-  const events = options.events ?? defaultEvents();
+  const L = impl === "ha-vip" ? options.vipLifetimeMs ?? autoVipLifetime(A) : 0;
+  const events = options.events ?? defaultEvents(options.nodes ?? 3);
   // Deno start-up, the stability window, health checks, failover, expiry.
-  const settleTimeout = () => 10000 + W + 2 * H + 6 * A + L;
+  // A heal may leave the client pointing at the loser until its neighbour
+  // entry re-resolves: up to 1.5 × base_reachable_time (30 s) + the 5 s
+  // DELAY + 3 unicast probes. Waiting that long measures the whole outage.
+  const settleTimeout = (kind?: EventKind) =>
+    10000 + W + 2 * H + 6 * A + L + (kind === "heal" ? 50000 : 0);
   const repoRoot = options.repoRoot ??
     new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const started = nowMs();
@@ -323,6 +394,7 @@ export async function runScenario(
       running: false,
       ready: true,
       linked: true,
+      offline: null,
       linkDown: [],
       controlFile: `${topo.logDir}/${host.name}/api-control.json`,
       dir: `${topo.logDir}/${host.name}`,
@@ -363,7 +435,12 @@ export async function runScenario(
       intervalMs: options.probeIntervalMs ?? 5,
       arpIntervalMs: options.arpIntervalMs ?? 50,
       maxSeconds: Math.ceil(
-        120 + events.length * (settleTimeout() + 5000) / 1000,
+        120 +
+          events.reduce(
+              (s, e) =>
+                s + settleTimeout(e.kind) + (e.holdMs ?? 3000) + A + 5000,
+              0,
+            ) / 1000,
       ),
       onLine: (l) => {
         client.add(l);
@@ -435,10 +512,10 @@ export async function runScenario(
      * Waits until the expected holder has the VIP alone and the client
      * reaches it through its MAC, stable for SETTLE_STABLE_MS.
      */
-    const settle = async (): Promise<
+    const settle = async (kind: EventKind): Promise<
       { settledAt: number | null; leftover: boolean }
     > => {
-      const deadline = nowMs() + settleTimeout();
+      const deadline = nowMs() + settleTimeout(kind);
       let primarySince: number | null = null;
       let cleanSince: number | null = null;
       while (nowMs() < deadline) {
@@ -468,8 +545,8 @@ export async function runScenario(
       return { settledAt: null, leftover: false };
     };
 
-    const bounds = (kind: EventKind): Bounds => ({
-      ...defaultBounds(impl, kind, { A, W, H, L }),
+    const bounds = (kind: EventKind, onHolder: boolean): Bounds => ({
+      ...defaultBounds(impl, kind, { A, W, H, L, onHolder }),
       ...options.bounds?.[kind],
     });
 
@@ -486,7 +563,13 @@ export async function runScenario(
       checkFatal();
       const holdersBefore = connectedHolders();
       const holderBefore = currentHolder();
-      const nodeName = resolveNode(ev, holderBefore, previous, nodes);
+      const nodeName = resolveNode(
+        ev,
+        holderBefore,
+        previous,
+        nodes,
+        (x) => x !== holderBefore && eligible(x),
+      );
       const n = byName(nodeName);
       previous = n.host.name;
       const problems: string[] = [];
@@ -508,12 +591,33 @@ export async function runScenario(
           n.ready = ev.kind === "ready";
           break;
         case "cut":
-        case "restore":
-          n.linked = ev.kind === "restore";
+        case "partition":
+          if (n.offline !== null) {
+            throw new Error(
+              `${ev.kind}: ${n.host.name} is already cut off (${n.offline})`,
+            );
+          }
+          n.linked = false;
+          n.offline = ev.kind;
           break;
+        case "restore":
+        case "heal": {
+          const want = ev.kind === "restore" ? "cut" : "partition";
+          if (n.offline !== want) {
+            throw new Error(
+              `${ev.kind}: ${n.host.name} is not ${
+                want === "cut" ? "cut" : "partitioned"
+              } (${ev.kind} undoes ${want})`,
+            );
+          }
+          n.linked = true;
+          n.offline = null;
+          break;
+        }
       }
       const exp = expectedHolder();
-      const settling = settle();
+      const settling = settle(ev.kind);
+      let isolated: NodeState | null = null;
       let label: string;
       let at = nowMs();
       switch (ev.kind) {
@@ -563,20 +667,103 @@ export async function runScenario(
           n.linkDown.push({ from: at, to: null });
           break;
         case "restore":
-          label = `${who}'s link restored (partition heals)`;
+          label = `${who}'s link restored (carrier back)`;
           say("lab", label, at);
           await topo.restoreLink(n.host);
           if (n.linkDown.length) n.linkDown[n.linkDown.length - 1].to = at;
           break;
+        case "partition": {
+          label = `${who} partitioned (bridge port disabled, carrier up)`;
+          say("lab", label, at);
+          await topo.partitionLink(n.host);
+          n.linkDown.push({ from: at, to: null });
+          isolated = n;
+          break;
+        }
+        case "heal":
+          label = `${who}'s partition heals (bridge port forwarding)`;
+          say("lab", label, at);
+          await topo.healLink(n.host);
+          if (n.linkDown.length) n.linkDown[n.linkDown.length - 1].to = at;
+          break;
+      }
+      // Partition: the cut-off node keeps carrier, and (running, ready)
+      // becomes or stays master on its own side; the heal is only a
+      // conflict of two masters once it has.
+      let isolatedHoldMs: number | null | undefined;
+      let isolatedCarrier: boolean | undefined;
+      if (isolated) {
+        isolatedCarrier = await topo.hasCarrier(isolated.host);
+        const canHold = isolated.running &&
+          (isolated.ready || !driver.healthGated);
+        const deadline = nowMs() + 4 * A + 3000;
+        while (canHold && !isolated.watcher!.holding && nowMs() < deadline) {
+          options.signal?.throwIfAborted();
+          checkFatal();
+          await sleep(20);
+        }
+        const held = isolated.watcher!.intervals.find((i) =>
+          i.to === null || i.to >= at
+        );
+        isolatedHoldMs = held && isolated.watcher!.holding
+          ? Math.max(0, held.from - at)
+          : null;
+        isolatedCarrier = isolatedCarrier &&
+          await topo.hasCarrier(isolated.host);
+        say(
+          "lab",
+          `${isolated.host.name} ${
+            isolatedCarrier ? "keeps carrier" : "LOST CARRIER"
+          }; ${
+            isolatedHoldMs === null
+              ? "it does not hold the VIP on its side"
+              : isolatedHoldMs === 0
+              ? "it still holds the VIP on its side"
+              : `it holds the VIP on its side after ${fmtS(isolatedHoldMs)}`
+          }`,
+        );
       }
       const { settledAt, leftover } = await settling;
       const stableFrom = settledAt ?? nowMs();
-      const holdMs = ev.holdMs ?? (ev.kind === "steady" ? 3000 : 1000);
+      const jitterMs = ev.kind === "partition" &&
+          (options.randomHealPhase ?? true)
+        ? Math.round(Math.random() * A)
+        : 0;
+      if (jitterMs > 0) {
+        say(
+          "lab",
+          `random phase: the partition lasts ${jitterMs} ms longer`,
+        );
+      }
+      const holdMs = (ev.holdMs ?? (ev.kind === "steady" ? 3000 : 1000)) +
+        jitterMs;
       const watchFrom = ev.kind === "steady" ? stableFrom : at;
       const windowEnd = Math.max(nowMs(), stableFrom + SETTLE_STABLE_MS) +
         holdMs;
+      // Steady state: what each daemon costs while nothing happens.
+      const before = ev.kind === "steady" ? await sampleDaemons(nodes) : null;
       await sleep(Math.max(0, windowEnd - nowMs()));
       const end = windowEnd;
+      let resources: ResourceUsage[] | undefined;
+      if (before) {
+        const after = await sampleDaemons(nodes);
+        const hz = await clockTicks();
+        resources = [];
+        for (const [name, a] of before) {
+          const b = after.get(name);
+          const cpu = b ? cpuPercent(a, b, hz) : null;
+          if (!b || cpu === null) continue;
+          resources.push({
+            node: name,
+            pids: b.pids,
+            names: b.names,
+            rssKb: b.rssKb,
+            cpuPercent: cpu,
+            cpuPercentSched: cpuPercentSched(a, b),
+            intervalMs: b.at - a.at,
+          });
+        }
+      }
 
       // -- Measure --
       const holdersAfter = connectedHolders().map((x) => x.host.name);
@@ -624,6 +811,19 @@ export async function runScenario(
         dualHolderMs,
         dualHolderAnyMs,
         arpMultiMs,
+        ...(isolatedHoldMs !== undefined ? { isolatedHoldMs } : {}),
+        ...(isolatedCarrier !== undefined ? { isolatedCarrier } : {}),
+        ...(ev.kind === "heal" || ev.kind === "partition"
+          ? {
+            garpMs: exp
+              ? (() => {
+                const g = client.garpAt(exp.host.mac, at);
+                return g === null ? null : g - at;
+              })()
+              : null,
+          }
+          : {}),
+        ...(resources ? { resources } : {}),
         windowEndMs: topo.rel(end),
         problems,
         notes,
@@ -635,13 +835,13 @@ export async function runScenario(
       }
 
       // -- Judge --
-      const b = bounds(ev.kind);
+      const b = bounds(ev.kind, holderBefore === n);
       const deadHolders = holdersAfter.filter((h) => !byName(h).running);
       const knownLeftover = impl === "keepalived" && deadHolders.length > 0 &&
         holdersAfter.filter((h) => byName(h).running).length <= 1;
       if (settledAt === null) {
         problems.push(
-          `did not settle within ${fmtS(settleTimeout())}: expected ${
+          `did not settle within ${fmtS(settleTimeout(ev.kind))}: expected ${
             exp?.host.name ?? "no holder"
           } alone with the client reaching it; holders ${
             holdersAfter.join(", ") || "none"
@@ -700,6 +900,45 @@ export async function runScenario(
           "the crashed node kept the VIP: keepalived has no self-expiring VIP",
         );
       }
+      if (ev.kind === "partition") {
+        if (m.isolatedCarrier === false) {
+          problems.push(
+            `${who} lost carrier: that is a cut link, not a partition`,
+          );
+        }
+        if (m.isolatedHoldMs === null && n.running) {
+          notes.push(
+            `${who} did not hold the VIP on its own side: the heal will be no conflict of two masters`,
+          );
+        } else if (m.isolatedHoldMs !== undefined) {
+          notes.push(
+            `${who} is master alone on its side (expected): two holders counting the isolated node for ${
+              fmtS(m.dualHolderAnyMs)
+            }`,
+          );
+        }
+      }
+      if (ev.kind === "heal") {
+        const limit = A + 250;
+        const garp = m.garpMs === undefined || m.garpMs === null
+          ? `no gratuitous ARP from ${exp?.host.name ?? "the holder"}`
+          : `first gratuitous ARP from ${exp?.host.name} after ${
+            fmtS(m.garpMs)
+          }`;
+        if (holderBefore !== exp) {
+          // The client still pointed at the loser.
+          notes.push(
+            `client dark ${fmtS(longestGapMs)} after the heal; ${garp}`,
+          );
+        }
+        if (impl === "keepalived" && longestGapMs > limit) {
+          notes.push(
+            `keepalived exceeds one advert interval (${
+              fmtS(limit)
+            }): a winner that never hears the loser sends no gratuitous ARP, and the client waits for its neighbour entry to re-resolve`,
+          );
+        }
+      }
       m.ok = problems.length === 0;
       measurements.push(m);
       options.onEvent?.(m);
@@ -748,11 +987,15 @@ export async function runScenario(
   };
 }
 
-/** The bounds an event kind is judged by, from the timing parameters. */
+/**
+ * The bounds an event kind is judged by, from the timing parameters.
+ * `onHolder: false` (cut or partition of a node that did not hold the
+ * VIP) expects no client outage at all.
+ */
 export function defaultBounds(
   impl: Implementation,
   kind: EventKind,
-  p: { A: number; W: number; H: number; L: number },
+  p: { A: number; W: number; H: number; L: number; onHolder?: boolean },
 ): Bounds {
   const { A, W, H, L } = p;
   // VRRP: a backup takes over 3 intervals + skew (< 1 interval) after the
@@ -772,11 +1015,12 @@ export function defaultBounds(
           : {}),
       };
     case "unready":
-      // ha-vip steps down at once (priority 0, VIP removed); a backup takes
-      // over after its skew time, (256 - priority) / 256 of an interval.
+      // ha-vip yields make-before-break: priority 0, a backup takes over
+      // after its skew time ((256 - priority) / 256 of an interval), and
+      // the old master keeps the VIP until the new one has announced.
       return impl === "ha-vip"
         ? {
-          maxGapMs: A + 250,
+          maxGapMs: planned,
           maxTakeoverMs: W + 2 * H + failover,
           maxDualMs: A,
         }
@@ -788,14 +1032,38 @@ export function defaultBounds(
     case "ready":
       return { maxGapMs: planned, maxDualMs: A };
     case "cut":
-      return {
+    case "partition":
+      // Two holders are counted among connected nodes only: a partitioned
+      // node keeping the VIP on its own side is expected.
+      return p.onHolder === false ? { maxGapMs: 0, maxDualMs: 0 } : {
         maxGapMs: failover + 500,
         maxTakeoverMs: failover,
         maxDualMs: 0,
       };
     case "restore":
       return { maxGapMs: A + 500, maxDualMs: A };
+    case "heal":
+      // Two masters coexist until the first advertisement crosses (< A).
+      // ha-vip: the loser's last advertisement makes the winner announce,
+      // so the client is dark for at most one interval. keepalived's gap
+      // is reported, not judged (see the notes).
+      return impl === "ha-vip"
+        ? { maxGapMs: A + 250, maxDualMs: A + 250 }
+        : { maxDualMs: A + 250 };
   }
+}
+
+/** Samples every running daemon's process tree, by node name. */
+async function sampleDaemons(
+  nodes: NodeState[],
+): Promise<Map<string, TreeSample>> {
+  const out = new Map<string, TreeSample>();
+  for (const n of nodes) {
+    if (!n.running || !n.daemon?.running) continue;
+    const s = await sampleTree(n.daemon.pid);
+    if (s.pids.length) out.set(n.host.name, s);
+  }
+  return out;
 }
 
 function resolveNode(
@@ -803,11 +1071,19 @@ function resolveNode(
   holder: NodeState | null,
   previous: string | null,
   nodes: NodeState[],
+  isBackup: (n: NodeState) => boolean,
 ): string {
   const want = ev.node ??
-    (["crash", "unready", "stop", "cut", "steady"].includes(ev.kind)
+    (["crash", "unready", "stop", "cut", "partition", "steady"].includes(
+        ev.kind,
+      )
       ? "holder"
       : "previous");
+  if (want === "backup") {
+    const b = nodes.filter(isBackup).sort((x, y) => y.priority - x.priority);
+    if (b.length) return b[0].host.name;
+    throw new Error(`${ev.kind}: no backup to act on`);
+  }
   if (want === "holder") {
     if (holder) return holder.host.name;
     if (ev.kind === "steady") return nodes[0].host.name;
@@ -831,6 +1107,7 @@ class ClientView {
   #downSince: number | null = null;
   #lastReply: number | null = null;
   #arp: { t: number; n: number }[] = [];
+  #garps: { t: number; mac: string }[] = [];
   #started = Promise.withResolvers<void>();
 
   add(l: ProbeLine): void {
@@ -861,7 +1138,15 @@ class ClientView {
       case "arp":
         this.#arp.push({ t: l.t, n: l.macs.length });
         break;
+      case "garp":
+        this.#garps.push({ t: l.t, mac: l.mac });
+        break;
     }
+  }
+
+  /** First gratuitous ARP from `mac` seen at/after `from` (epoch ms). */
+  garpAt(mac: string, from: number): number | null {
+    return this.#garps.find((g) => g.t >= from && g.mac === mac)?.t ?? null;
   }
 
   started(timeoutMs: number): Promise<void> {
@@ -1156,7 +1441,7 @@ function haVipDriver(
 const HA_VIP_INTERESTING =
   /\b(master|backup|fault|takeover|took|holder|holds|vip|step|priority 0|not_ready|ready|unauthorized|forbidden|tls_error|timeout|connection_refused|error|warn)/i;
 const KEEPALIVED_INTERESTING =
-  /Entering \w+ STATE|removing VIPs|setting VIPs|Stopping|Stopped|received higher priority|forcing a new MASTER/i;
+  /Entering \w+ STATE|removing VIPs|setting VIPs|Stopping|Stopped|received higher priority|received advert .* priority|forcing a new (MASTER|election)/i;
 
 function daemonLineHandler(
   n: NodeState,

@@ -13,6 +13,9 @@
  * never touched: every link is created inside a namespace of ours, and the
  * subnet exists only in them. Processes started here are tracked by PID and
  * their output goes, line by line and time-stamped, to one log file each.
+ * A host can be cut off in two ways: {@link Topology.cutLink} (its port
+ * down: the host sees carrier loss) and {@link Topology.partitionLink}
+ * (its bridge port disabled: carrier stays, the host just hears nobody).
  * `teardown()` kills them all (and anything else left inside our
  * namespaces) and deletes the namespaces; it is idempotent and also runs on
  * SIGINT, SIGTERM and unload.
@@ -53,7 +56,10 @@ export interface LabHost {
   address: string;
   /** The MAC address of its `eth0` (fixed, so logs are readable). */
   mac: string;
-  /** The switch-side veth (in the switch namespace): down = cable cut. */
+  /**
+   * The switch-side veth (in the switch namespace): down = cable cut
+   * (carrier loss); bridge port disabled = partition (carrier stays).
+   */
   port: string;
 }
 
@@ -552,6 +558,82 @@ export class Topology {
   async restoreLink(host: LabHost | string): Promise<void> {
     const h = typeof host === "string" ? this.node(host) : host;
     await this.ip(["-n", this.switchNetns, "link", "set", h.port, "up"]);
+  }
+
+  /**
+   * Partitions a host off the switch WITHOUT carrier loss: its bridge port
+   * is set to the `disabled` state (`bridge link set dev PORT state 0`), so the bridge
+   * neither forwards to nor accepts frames from it, while both veth ends
+   * stay up. The host keeps carrier on eth0 and so keeps (or takes) the VIP
+   * on its own side, as behind a failed uplink. Verified: throws a
+   * `LabError` if the port did not block or the host lost carrier.
+   */
+  async partitionLink(host: LabHost | string): Promise<void> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    await this.#setPortState(h, 0, "disabled");
+    if (!await this.hasCarrier(h)) {
+      throw new LabError(`${h.name} lost carrier on a partition`);
+    }
+  }
+
+  /** Reconnects a host partitioned with {@link partitionLink}. */
+  async healLink(host: LabHost | string): Promise<void> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    // 3 = forwarding: with STP off there is no listening/learning delay.
+    await this.#setPortState(h, 3, "forwarding");
+  }
+
+  /** The bridge port state of a host's switch-side veth (`forwarding`, ...). */
+  async portState(host: LabHost | string): Promise<string> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    const out = await this.ip([
+      "-n",
+      this.switchNetns,
+      "-j",
+      "-d",
+      "link",
+      "show",
+      "dev",
+      h.port,
+    ]);
+    const [link] = JSON.parse(out) as {
+      linkinfo?: { info_slave_data?: { state?: string } };
+    }[];
+    return link?.linkinfo?.info_slave_data?.state ?? "unknown";
+  }
+
+  /** Whether the host's eth0 has carrier (LOWER_UP) right now. */
+  async hasCarrier(host: LabHost | string): Promise<boolean> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    const out = await this.ip(["-n", h.netns, "-j", "link", "show", h.ifname]);
+    const [link] = JSON.parse(out) as { flags?: string[] }[];
+    return (link?.flags ?? []).includes("LOWER_UP");
+  }
+
+  async #setPortState(h: LabHost, state: number, name: string): Promise<void> {
+    // `bridge link set`: `ip link set ... type bridge_slave state N` exits
+    // 0 on iproute2 6.x and leaves the port forwarding.
+    const r = await this.#run("bridge", [
+      "-n",
+      this.switchNetns,
+      "link",
+      "set",
+      "dev",
+      h.port,
+      "state",
+      String(state),
+    ]);
+    if (r.code !== 0) {
+      throw new LabError(
+        `bridge link set dev ${h.port} state ${state}: ${r.stderr.trim()}`,
+      );
+    }
+    const now = await this.portState(h);
+    if (now !== name) {
+      throw new LabError(
+        `bridge port ${h.port} of ${h.name} is ${now}, not ${name}`,
+      );
+    }
   }
 
   /**
