@@ -1,0 +1,727 @@
+/**
+ * ha-vip against keepalived, side by side, in one run: the lab
+ * (`lab/mod.ts`: three nodes, a switch and a client in network namespaces,
+ * real daemons, a client pinging the VIP every 5 ms) plays the same script
+ * for each implementation at the same advertisement interval, N times
+ * (alternating, so machine noise hits both alike), and prints the medians.
+ *
+ *     sudo deno run -A bench/failover_bench.ts [--runs 3] [--advert-interval 1s]
+ *                                              [--idle 20s] [--json]
+ *
+ * Measured per run and implementation:
+ * - client outage (longest ICMP silence) after a crash of the holder
+ *   (SIGKILL), a planned stop (SIGTERM), a cut link (carrier loss) and the
+ *   heal of a partition (the holder cut off with its carrier up, then back);
+ * - after the crash: how long the VIP was on two nodes and when the dead
+ *   node's VIP was gone;
+ * - ha-vip only: the API server turning unready (keepalived runs without
+ *   an API-server check here);
+ * - at steady state: each daemon's resident memory (VmRSS, summed over the
+ *   process tree: keepalived's parent and VRRP child together; ha-vip as
+ *   `deno run`, one process) and CPU (utime + stime over `--idle`, in % of
+ *   one core).
+ *
+ * Needs root (namespaces, raw sockets) and, for the comparison,
+ * /usr/sbin/keepalived. Every namespace, link and process is removed after
+ * each scenario, also on Ctrl-C / SIGTERM; the whole run is bounded (each
+ * scenario by `--scenario-timeout`, everything by the sum plus a minute).
+ * Exit status: 0 all scenarios ran and behaved, 1 otherwise, 2 bad flags or
+ * not root.
+ *
+ * @module
+ */
+
+import { parseDuration } from "../lib/config/mod.ts";
+import {
+  type EventKind,
+  type EventMeasurement,
+  fmtS,
+  type Implementation,
+  isRoot,
+  runScenario,
+  type ScenarioEvent,
+  type ScenarioResult,
+} from "../lab/mod.ts";
+
+const USAGE = `usage: deno run -A bench/failover_bench.ts [flags]     (as root)
+
+  --runs N                 scenarios per implementation (default 3)
+  --advert-interval D      VRRP advertisement interval for both (default 1s)
+  --idle D                 steady-state window for memory and CPU (default 20s)
+  --heals N                partition/heal pairs per scenario (default 3)
+  --partition-hold D       how long the partition lasts once settled (default 1s;
+                           longer partitions leave the client's neighbour entry
+                           REACHABLE at the heal, which costs keepalived more)
+  --only IMPL              ha-vip or keepalived (default: both)
+  --scenario-timeout D     limit of one scenario (default 6m)
+  --json                   print the results as JSON instead of the table
+  --verbose                print the lab's live timeline
+  --keep-logs              keep each scenario's logs (directories are printed)`;
+
+interface Flags {
+  runs: number;
+  advertIntervalMs: number;
+  idleMs: number;
+  partitionHoldMs: number;
+  heals: number;
+  implementations: Implementation[];
+  scenarioTimeoutMs: number;
+  json: boolean;
+  verbose: boolean;
+  keepLogs: boolean;
+}
+
+function parseFlags(args: string[]): Flags | string {
+  const f: Flags = {
+    runs: 3,
+    advertIntervalMs: 1000,
+    idleMs: 20000,
+    partitionHoldMs: 1000,
+    heals: 3,
+    implementations: ["keepalived", "ha-vip"],
+    scenarioTimeoutMs: 6 * 60_000,
+    json: false,
+    verbose: false,
+    keepLogs: false,
+  };
+  const duration = (name: string, v: string | undefined): number | string => {
+    if (v === undefined) return `--${name} needs a value`;
+    const ms = parseDuration(v);
+    return ms === undefined
+      ? `--${name}: ${JSON.stringify(v)} is not a duration (e.g. 500ms, 1s)`
+      : ms;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? args[++i];
+    let d: number | string;
+    switch (flag) {
+      case "--help":
+      case "-h":
+        return USAGE;
+      case "--runs": {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 50) {
+          return `--runs: ${JSON.stringify(v)} is not a whole number 1-50`;
+        }
+        f.runs = n;
+        break;
+      }
+      case "--advert-interval":
+        d = duration("advert-interval", value());
+        if (typeof d === "string") return d;
+        if (d < 10 || d > 40950 || d % 10 !== 0) {
+          return `--advert-interval: ${d} ms is not a multiple of 10ms from 10ms to 40.95s (VRRPv3 centiseconds)`;
+        }
+        f.advertIntervalMs = d;
+        break;
+      case "--idle":
+        d = duration("idle", value());
+        if (typeof d === "string") return d;
+        if (d < 1000 || d > 600_000) return `--idle: 1s to 10m, got ${d} ms`;
+        f.idleMs = d;
+        break;
+      case "--partition-hold":
+        d = duration("partition-hold", value());
+        if (typeof d === "string") return d;
+        if (d > 600_000) return `--partition-hold: at most 10m, got ${d} ms`;
+        f.partitionHoldMs = d;
+        break;
+      case "--heals": {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 20) {
+          return `--heals: ${JSON.stringify(v)} is not a whole number 1-20`;
+        }
+        f.heals = n;
+        break;
+      }
+      case "--only": {
+        const v = value();
+        if (v !== "ha-vip" && v !== "keepalived") {
+          return `--only: ${JSON.stringify(v)} is not ha-vip or keepalived`;
+        }
+        f.implementations = [v];
+        break;
+      }
+      case "--scenario-timeout":
+        d = duration("scenario-timeout", value());
+        if (typeof d === "string") return d;
+        if (d < 30_000) return `--scenario-timeout: at least 30s, got ${d} ms`;
+        f.scenarioTimeoutMs = d;
+        break;
+      case "--json":
+        f.json = true;
+        break;
+      case "--verbose":
+        f.verbose = true;
+        break;
+      case "--keep-logs":
+        f.keepLogs = true;
+        break;
+      default:
+        return `unknown argument ${JSON.stringify(args[i])}`;
+    }
+  }
+  return f;
+}
+
+/** The script: every measured event, each followed by its recovery. */
+function benchEvents(
+  idleMs: number,
+  partitionHoldMs: number,
+  heals: number,
+): ScenarioEvent[] {
+  return [
+    { kind: "steady", holdMs: idleMs },
+    { kind: "crash" },
+    { kind: "restart" },
+    { kind: "stop" },
+    { kind: "start" },
+    { kind: "cut" },
+    { kind: "restore" },
+    // Each heal falls at a random advert phase (see the lab's
+    // randomHealPhase): several per scenario sample who hears whom first.
+    ...Array.from({ length: heals }, () => [
+      { kind: "partition", holdMs: partitionHoldMs } as const,
+      { kind: "heal" } as const,
+    ]).flat(),
+    { kind: "unready" },
+    { kind: "ready" },
+  ];
+}
+
+/** One number per run (null: not measured or not applicable). */
+type Sample = number | null;
+
+/** A row of the table: how to get its number out of one scenario. */
+interface Metric {
+  key: string;
+  label: string;
+  unit: "ms" | "MiB" | "%";
+  /** Values from one scenario (per node for resources, else one). */
+  pick: (r: ScenarioResult) => Sample[];
+  /** What a null value means for this implementation, if anything. */
+  nullMeans?: Partial<Record<Implementation, string>>;
+  /** Headline value: the median (default) or the worst run. */
+  use?: "median" | "max";
+  /** Implementations whose value is only a lower bound (cut by the window). */
+  atLeast?: Implementation[];
+  note: (
+    m: Record<Implementation, Stats | undefined>,
+    a: number,
+    samples: Partial<Record<Implementation, Sample[]>>,
+  ) => string;
+}
+
+interface Stats {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  /** Values measured (non-null). */
+  n: number;
+  /** Values that were null. */
+  nulls: number;
+}
+
+const first = (r: ScenarioResult, kind: EventKind) =>
+  r.events.find((e) => e.kind === kind);
+const all = (
+  r: ScenarioResult,
+  kind: EventKind,
+  f: (e: EventMeasurement) => number | null | undefined,
+): Sample[] => r.events.filter((e) => e.kind === kind).map((e) => f(e) ?? null);
+const one = (
+  r: ScenarioResult,
+  kind: EventKind,
+  f: (e: EventMeasurement) => number | null | undefined,
+): Sample[] => {
+  const e = first(r, kind);
+  return e ? [f(e) ?? null] : [];
+};
+
+const METRICS: Metric[] = [
+  {
+    key: "crash_gap",
+    label: "crash (SIGKILL): client outage",
+    unit: "ms",
+    pick: (r) => one(r, "crash", (e) => e.longestGapMs),
+    note: () =>
+      "the node lives on, so its kernel keeps answering for the VIP until the new holder's gratuitous ARP",
+  },
+  {
+    key: "crash_takeover",
+    label: "crash: takeover by node2",
+    unit: "ms",
+    pick: (r) => one(r, "crash", (e) => e.takeoverMs),
+    note: (_m, a) => `VRRP master-down time, 3 × ${a} ms + skew`,
+  },
+  {
+    key: "crash_dual",
+    label: "crash: VIP on two nodes",
+    unit: "ms",
+    pick: (r) => one(r, "crash", (e) => e.dualHolderMs),
+    atLeast: ["keepalived"],
+    note: (m) =>
+      m.keepalived && m.keepalived.nulls + m.keepalived.n > 0
+        ? "keepalived: until the event's window ends; the VIP stays on the dead node until keepalived is restarted"
+        : "",
+  },
+  {
+    key: "crash_expiry",
+    label: "crash: dead node's VIP gone after",
+    unit: "ms",
+    pick: (r) => one(r, "crash", (e) => e.vipExpiredMs),
+    nullMeans: { keepalived: "never" },
+    note: () =>
+      "ha-vip: VIP valid lifetime runs out; keepalived: VIP stays on the dead node until restarted",
+  },
+  {
+    key: "stop_gap",
+    label: "stop (SIGTERM): client outage",
+    unit: "ms",
+    pick: (r) => one(r, "stop", (e) => e.longestGapMs),
+    note: () =>
+      "ha-vip: make-before-break; keepalived: priority 0, then VIP removed at once",
+  },
+  {
+    key: "stop_takeover",
+    label: "stop: takeover by node2",
+    unit: "ms",
+    pick: (r) => one(r, "stop", (e) => e.takeoverMs),
+    note: () =>
+      "priority-0 advertisement, then node2's skew time (609 ms at priority 100); ha-vip's leaves when its VRRP loop next wakes (it polls in slices)",
+  },
+  {
+    key: "cut_gap",
+    label: "link down (cut): client outage",
+    unit: "ms",
+    pick: (r) => one(r, "cut", (e) => e.longestGapMs),
+    note: () => "the holder is gone for the client: master-down time",
+  },
+  {
+    key: "partition_gap",
+    label: "partition of the holder: client outage",
+    unit: "ms",
+    pick: (r) => all(r, "partition", (e) => e.longestGapMs),
+    note: () => "as a cut, but node1 keeps carrier and the VIP on its side",
+  },
+  {
+    key: "heal_gap",
+    label: "partition heal: client outage",
+    unit: "ms",
+    pick: (r) => all(r, "heal", (e) => e.longestGapMs),
+    note: (_m, a, samples) => {
+      const dark = (impl: Implementation) => {
+        const xs = (samples[impl] ?? []).filter((x) => x !== null);
+        return xs.length
+          ? `${impl} > ${fmtS(a + 250)} in ${
+            xs.filter((x) => x! > a + 250).length
+          }/${xs.length} heals`
+          : "";
+      };
+      return [
+        dark("ha-vip"),
+        dark("keepalived"),
+        "the heal falls at a random advert phase; keepalived's node1 announces only if it hears node2 before node2 hears it, else the client waits for ARP re-resolution",
+      ].filter(Boolean).join("; ");
+    },
+  },
+  {
+    key: "heal_gap_worst",
+    label: "partition heal: client outage, worst",
+    unit: "ms",
+    use: "max",
+    pick: (r) => all(r, "heal", (e) => e.longestGapMs),
+    note: (_m, a) =>
+      `the issue's bar: ha-vip at most one advert interval (bound ${
+        fmtS(a + 250)
+      })`,
+  },
+  {
+    key: "heal_dual",
+    label: "partition heal: two connected holders",
+    unit: "ms",
+    pick: (r) => all(r, "heal", (e) => e.dualHolderMs),
+    note: (_m, a) => `until the first advertisement crosses (< ${a} ms)`,
+  },
+  {
+    key: "unready_gap",
+    label: "API server unready: client outage",
+    unit: "ms",
+    pick: (r) =>
+      r.implementation === "ha-vip"
+        ? one(r, "unready", (e) => e.longestGapMs)
+        : [],
+    note: () =>
+      "keepalived: no API-server check configured in the lab (the VIP would stay on the unready node)",
+  },
+  {
+    key: "rss",
+    label: "resident memory per node (VmRSS)",
+    unit: "MiB",
+    pick: (r) =>
+      (first(r, "steady")?.resources ?? []).map((x) => x.rssKb / 1024),
+    note: () =>
+      "ha-vip: one `deno run` process (not the compiled binary); keepalived: parent + VRRP child summed",
+  },
+  {
+    key: "cpu",
+    label: "idle CPU per node, utime+stime",
+    unit: "%",
+    pick: (r) => (first(r, "steady")?.resources ?? []).map((x) => x.cpuPercent),
+    note: () =>
+      "% of one core over the idle window, /proc/PID/stat (10 ms ticks); ha-vip includes its /readyz checks (TLS, every 2 s)",
+  },
+  {
+    key: "cpu_sched",
+    label: "idle CPU per node, scheduler clock",
+    unit: "%",
+    pick: (r) =>
+      (first(r, "steady")?.resources ?? []).map((x) => x.cpuPercentSched),
+    note: () =>
+      "the same from /proc/PID/task/*/schedstat (ns): resolves what ticks round to 0",
+  },
+];
+
+function stats(values: Sample[]): Stats {
+  const xs = values.filter((v): v is number => v !== null).sort((a, b) =>
+    a - b
+  );
+  const nulls = values.length - xs.length;
+  if (xs.length === 0) {
+    return { median: null, min: null, max: null, n: 0, nulls };
+  }
+  const mid = Math.floor(xs.length / 2);
+  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  return { median, min: xs[0], max: xs[xs.length - 1], n: xs.length, nulls };
+}
+
+function fmtValue(v: number | null, unit: Metric["unit"]): string {
+  if (v === null) return "-";
+  switch (unit) {
+    case "ms":
+      return v === 0 ? "0" : fmtS(v);
+    case "MiB":
+      return `${v.toFixed(1)} MiB`;
+    case "%":
+      return `${v.toFixed(v !== 0 && v < 0.1 ? 3 : 2)} %`;
+  }
+}
+
+/** `3.570–3.601 s`, `0–615 ms`, `75.4–75.6 MiB`: one unit for both ends. */
+function fmtRange(min: number, max: number, unit: Metric["unit"]): string {
+  switch (unit) {
+    case "ms":
+      return max >= 1000
+        ? `${(min / 1000).toFixed(3)}–${(max / 1000).toFixed(3)} s`
+        : `${Math.round(min)}–${Math.round(max)} ms`;
+    case "MiB":
+      return `${min.toFixed(1)}–${max.toFixed(1)} MiB`;
+    case "%": {
+      const d = max < 0.1 ? 3 : 2;
+      return `${min.toFixed(d)}–${max.toFixed(d)} %`;
+    }
+  }
+}
+
+function fmtStats(
+  s: Stats | undefined,
+  unit: Metric["unit"],
+  nullMeans?: string,
+  use: "median" | "max" = "median",
+  atLeast = false,
+): string {
+  if (!s || s.n + s.nulls === 0) return "n/a";
+  if (s.n === 0) return nullMeans ?? "-";
+  if (use === "max") {
+    return `${atLeast ? "≥ " : ""}${fmtValue(s.max, unit)} (worst of ${
+      s.n + s.nulls
+    })`;
+  }
+  const med = `${atLeast ? "≥ " : ""}${fmtValue(s.median, unit)}`;
+  const range = s.min !== null && s.max !== null && s.min !== s.max
+    ? ` (${fmtRange(s.min, s.max, unit)})`
+    : "";
+  const nulls = s.nulls > 0 ? ` +${s.nulls}× ${nullMeans ?? "none"}` : "";
+  return `${med}${range}${nulls}`;
+}
+
+function ratio(
+  h: Stats | undefined,
+  k: Stats | undefined,
+  use: "median" | "max" = "median",
+  kAtLeast = false,
+): string {
+  const hv = h?.[use] ?? null;
+  const kv = k?.[use] ?? null;
+  if (hv === null || kv === null) return "-";
+  if (hv === 0 && kv === 0) return "=";
+  if (kv === 0) return "> 1 (÷0)";
+  return `${kAtLeast ? "≤ " : ""}${(hv / kv).toFixed(2)}×`;
+}
+
+interface Row {
+  key: string;
+  label: string;
+  unit: string;
+  stats: Partial<Record<Implementation, Stats>>;
+  samples: Partial<Record<Implementation, Sample[]>>;
+  ratio: string;
+  note: string;
+}
+
+function buildRows(
+  results: ScenarioResult[],
+  advertIntervalMs: number,
+): Row[] {
+  return METRICS.map((m) => {
+    const samples: Partial<Record<Implementation, Sample[]>> = {};
+    const st: Partial<Record<Implementation, Stats>> = {};
+    for (const impl of ["ha-vip", "keepalived"] as const) {
+      const rs = results.filter((r) => r.implementation === impl);
+      if (rs.length === 0) continue;
+      samples[impl] = rs.flatMap(m.pick);
+      st[impl] = stats(samples[impl]!);
+    }
+    return {
+      key: m.key,
+      label: m.label,
+      unit: m.unit,
+      stats: st,
+      samples,
+      ratio: ratio(
+        st["ha-vip"],
+        st.keepalived,
+        m.use,
+        m.atLeast?.includes("keepalived"),
+      ),
+      note: m.note(
+        st as Record<Implementation, Stats | undefined>,
+        advertIntervalMs,
+        samples,
+      ),
+    };
+  });
+}
+
+function formatTable(
+  rows: Row[],
+  header: string,
+  implementations: Implementation[],
+): string {
+  const metric = (key: string) => METRICS.find((m) => m.key === key)!;
+  const cols = [
+    "metric",
+    ...(implementations.includes("ha-vip") ? ["ha-vip"] : []),
+    ...(implementations.includes("keepalived") ? ["keepalived"] : []),
+    ...(implementations.length === 2 ? ["ha-vip/keepalived"] : []),
+    "note",
+  ];
+  const lines = rows.map((r) => {
+    const m = metric(r.key);
+    const cells = [r.label];
+    for (const impl of ["ha-vip", "keepalived"] as const) {
+      if (!implementations.includes(impl)) continue;
+      cells.push(
+        fmtStats(
+          r.stats[impl],
+          m.unit,
+          m.nullMeans?.[impl],
+          m.use,
+          m.atLeast?.includes(impl),
+        ),
+      );
+    }
+    if (implementations.length === 2) cells.push(r.ratio);
+    cells.push(r.note);
+    return cells;
+  });
+  const widths = cols.map((_, c) =>
+    c === cols.length - 1
+      ? 0
+      : Math.max(cols[c].length, ...lines.map((l) => l[c].length))
+  );
+  const line = (cells: string[]) =>
+    cells.map((x, c) => x.padEnd(widths[c])).join("  ").trimEnd();
+  return [
+    header,
+    "",
+    line(cols),
+    line(widths.map((w, c) => "-".repeat(c === cols.length - 1 ? 4 : w))),
+    ...lines.map(line),
+  ].join("\n");
+}
+
+async function keepalivedVersion(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("/usr/sbin/keepalived", {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr) +
+      new TextDecoder().decode(out.stdout);
+    return /Keepalived v?([\d.]+)/i.exec(text)?.[1] ?? "unknown version";
+  } catch {
+    return null;
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  const f = parseFlags(args);
+  if (f === USAGE) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof f === "string") {
+    console.error(`failover_bench: ${f}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!isRoot()) {
+    console.error(
+      "failover_bench: needs root (network namespaces, veth, raw sockets); run it with sudo",
+    );
+    return 2;
+  }
+  const kaVersion = await keepalivedVersion();
+  if (kaVersion === null && f.implementations.includes("keepalived")) {
+    if (f.implementations.length === 1) {
+      console.error("failover_bench: /usr/sbin/keepalived is not installed");
+      return 2;
+    }
+    console.error(
+      "failover_bench: /usr/sbin/keepalived is not installed: ha-vip only",
+    );
+    f.implementations = ["ha-vip"];
+  }
+
+  // The whole run is bounded: a scenario aborts at its own limit (and
+  // tears down); if something hangs past everything, exit anyway (the
+  // lab's unload handler still removes the namespaces).
+  const overallMs = f.runs * f.implementations.length * f.scenarioTimeoutMs +
+    60_000;
+  const watchdog = setTimeout(() => {
+    console.error(
+      `failover_bench: exceeded ${fmtS(overallMs)} in total; giving up`,
+    );
+    Deno.exit(1);
+  }, overallMs);
+
+  const log = (text: string) => {
+    if (!f.json) console.log(text);
+    else console.error(text);
+  };
+  const started = Date.now();
+  const results: ScenarioResult[] = [];
+  const failures: string[] = [];
+  try {
+    for (let run = 1; run <= f.runs; run++) {
+      for (const implementation of f.implementations) {
+        const t0 = Date.now();
+        log(
+          `run ${run}/${f.runs}: ${implementation}, advert interval ${f.advertIntervalMs} ms ...`,
+        );
+        try {
+          const r = await runScenario({
+            implementation,
+            advertIntervalMs: f.advertIntervalMs,
+            events: benchEvents(f.idleMs, f.partitionHoldMs, f.heals),
+            keepLogs: f.keepLogs,
+            signal: AbortSignal.timeout(f.scenarioTimeoutMs),
+            onTimeline: f.verbose
+              ? (e) =>
+                log(
+                  `  +${(e.atMs / 1000).toFixed(3).padStart(7)}s ${
+                    e.source.padEnd(7)
+                  } ${e.text}`,
+                )
+              : undefined,
+          });
+          results.push(r);
+          const bad = r.events.filter((e) => !e.ok);
+          for (const e of bad) {
+            failures.push(
+              `run ${run} ${implementation} ${e.kind} ${e.node}: ${
+                e.problems.join("; ")
+              }`,
+            );
+          }
+          for (const p of r.problems) {
+            failures.push(`run ${run} ${implementation}: ${p}`);
+          }
+          log(
+            `  done in ${fmtS(Date.now() - t0)}${
+              r.ok ? "" : ` (${bad.length + r.problems.length} problems)`
+            }${r.logDir ? `; logs in ${r.logDir}` : ""}`,
+          );
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          failures.push(`run ${run} ${implementation}: ${msg}`);
+          log(`  failed after ${fmtS(Date.now() - t0)}: ${msg}`);
+        }
+      }
+    }
+  } finally {
+    clearTimeout(watchdog);
+  }
+
+  const rows = buildRows(results, f.advertIntervalMs);
+  const count = (impl: Implementation) =>
+    results.filter((r) => r.implementation === impl).length;
+  if (f.json) {
+    console.log(JSON.stringify(
+      {
+        advertIntervalMs: f.advertIntervalMs,
+        idleMs: f.idleMs,
+        partitionHoldMs: f.partitionHoldMs,
+        heals: f.heals,
+        runs: f.runs,
+        keepalivedVersion: kaVersion,
+        denoVersion: Deno.version.deno,
+        durationMs: Date.now() - started,
+        scenarios: Object.fromEntries(
+          f.implementations.map((i) => [i, count(i)]),
+        ),
+        rows,
+        failures,
+        results: results.map(({ timeline: _, statuses: __, ...r }) => r),
+      },
+      null,
+      2,
+    ));
+  } else {
+    const header =
+      `ha-vip vs keepalived ${
+        kaVersion ?? "(not installed)"
+      }: medians (min–max) over ${
+        f.implementations.map((i) => `${count(i)} ${i}`).join(" / ")
+      } scenarios, advert interval ${f.advertIntervalMs} ms, 3 nodes (priorities 150/100/50), ` +
+      `idle window ${
+        fmtS(f.idleMs)
+      }, ${f.heals} partition/heal pairs per scenario (held ${
+        fmtS(f.partitionHoldMs)
+      } + 0–1 advert interval after settling), Deno ${Deno.version.deno}; ${
+        fmtS(Date.now() - started)
+      } in all`;
+    console.log(`\n${formatTable(rows, header, f.implementations)}`);
+    if (failures.length) {
+      console.log(`\nproblems (${failures.length}):`);
+      for (const p of failures) console.log(`  - ${p}`);
+    }
+  }
+  const complete = f.implementations.every((i) => count(i) === f.runs);
+  return complete && failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    console.error(
+      `failover_bench: ${err instanceof Error ? err.message : err}`,
+    );
+    Deno.exit(1);
+  }
+}
