@@ -220,18 +220,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           }
         },
         onChange: (c) => {
+          // The monitor logs the change itself (one line, with the verdict).
           const ready = c.to === "ready";
-          if (c.type === "status") {
-            log.info(`health ${c.from} -> ${c.to}`, {
-              verdict: c.verdict.kind,
-              detail: c.verdict.detail,
-            });
-          } else {
-            log.info("health detail changed", {
-              verdict: c.verdict.kind,
-              detail: c.verdict.detail,
-            });
-          }
           metrics.set(
             "havip_health_ready",
             "1 while the local API server is stably ready.",
