@@ -28,10 +28,10 @@
  *   time with two holders is that leftover;
  * - every handover: two connected holders for at most DUAL_MS.
  *
- * A failure's message carries the timeline and every measurement (`deno
- * task test` runs with --quiet, which drops what tests print) and names
- * the kept log directory. HV_LAB_TIMELINE=1 prints the same report for a
- * passing run (without --quiet). Needs root; skips with one line otherwise.
+ * A failure's message carries the timeline and every measurement (so the
+ * diagnosis sits next to the failure in a CI log) and names the kept log
+ * directory. HV_LAB_TIMELINE=1 prints the same report for a passing run.
+ * Needs root; skips with one line otherwise.
  */
 import assert from "node:assert/strict";
 import { skipUnlessRoot } from "../support/root.ts";
@@ -321,16 +321,14 @@ Deno.test({
       failures.push(`the scenario failed: ${(err as Error)?.stack ?? err}`);
     }
     if (failures.length === 0) {
-      // HV_LAB_TIMELINE=1 prints the report of a passing run (without
-      // --quiet, which swallows all test output).
+      // HV_LAB_TIMELINE=1 prints the report of a passing run.
       if (Deno.env.get("HV_LAB_TIMELINE")) {
         console.log(report(result, timeline, null));
       }
       await Deno.remove(logDir, { recursive: true }).catch(() => {});
       return;
     }
-    // `deno task test` runs with --quiet, which drops everything a test
-    // prints: the diagnosis has to travel in the error message.
+    // The diagnosis travels in the error message, next to the failure.
     assert.fail(
       `${failures.join("\n")}\n\n${report(result, timeline, logDir)}`,
     );

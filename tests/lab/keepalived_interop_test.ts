@@ -17,9 +17,8 @@
  * VIP stayed reachable and where the client's neighbour entry points.
  * Bounds come from the RFC 5798 timers of the configured interval plus the
  * documented margins below. Needs root and keepalived; skips with one line
- * otherwise. A failure's message carries the timeline (`deno task test`
- * runs with --quiet, which drops what tests print) and names the kept log
- * directory; HV_LAB_TIMELINE=1 prints the timeline of a passing run.
+ * otherwise. A failure's message carries the timeline and names the kept
+ * log directory; HV_LAB_TIMELINE=1 prints the timeline of a passing run.
  */
 import assert from "node:assert/strict";
 import { skipUnlessRoot } from "../support/root.ts";
@@ -92,8 +91,8 @@ const KA = 200;
 const HV_HIGH = 250;
 const HV_LOW = 100;
 /**
- * ha-vip acts on a signal within one event-loop poll slice: at most 200 ms
- * today (MAX_POLL_SLICE_MS in lib/sys/socket.ts).
+ * ha-vip acts on a signal within one receive slice of its VRRP loop (50 ms,
+ * MAX_WAIT_MS in lib/election/vrrp.ts); kept at the earlier 200 ms as margin.
  */
 const SIGNAL_LATENCY_MS = 200;
 /**
@@ -316,10 +315,7 @@ Deno.test({
     let failed = false;
     const timelineText = () =>
       `keepalived interop timeline (A = ${A} ms):\n${timeline.join("\n")}`;
-    /**
-     * `deno task test` runs with --quiet, which drops everything a test
-     * prints: the timeline has to travel in the error message.
-     */
+    /** The timeline travels in the error message, next to the failure. */
     const diagnosed = (err: unknown): Error => {
       failed = true;
       const e = err instanceof Error ? err : new Error(String(err));
@@ -571,8 +567,7 @@ Deno.test({
       for (const w of lab.watchers.values()) await w.stop();
       await topo.teardown();
       if (!failed) {
-        // HV_LAB_TIMELINE=1 prints the timeline of a passing run (without
-        // --quiet, which swallows all test output).
+        // HV_LAB_TIMELINE=1 prints the timeline of a passing run.
         if (Deno.env.get("HV_LAB_TIMELINE")) console.log(timelineText());
         await Deno.remove(logDir, { recursive: true }).catch(() => {});
       }
