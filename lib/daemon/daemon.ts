@@ -9,7 +9,13 @@
  * - Whatever ends the daemon, a VIP it holds is removed before it returns;
  *   if even that fails, the VIP's valid lifetime removes it within seconds.
  */
-import { type Cidr, type Config, parseCidr } from "../config/mod.ts";
+import {
+  type Cidr,
+  type Config,
+  parseCidr,
+  parseIpv4,
+  parseIpv6,
+} from "../config/mod.ts";
 import { VrrpElector } from "../election/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 import { type Link, RouteSocket } from "../netlink/mod.ts";
@@ -63,6 +69,43 @@ async function primaryAddress(
   return own.address;
 }
 
+function inSubnet(a: Uint8Array, b: Uint8Array, prefixLength: number): boolean {
+  for (let bit = 0; bit < prefixLength; bit++) {
+    const mask = 0x80 >> (bit % 8);
+    if ((a[bit >> 3] & mask) !== (b[bit >> 3] & mask)) return false;
+  }
+  return true;
+}
+
+/**
+ * Without an address of its own in the VIP's subnet, the VIP becomes the
+ * subnet's primary address on the interface; deleting a primary also
+ * deletes the secondaries of that subnet unless promote_secondaries is on.
+ */
+async function warnIfPrimary(
+  route: RouteSocket,
+  link: Link,
+  vip: Cidr,
+  log: Logger,
+): Promise<void> {
+  const family = vip.family === 4 ? 2 : 10;
+  const own = (await route.listAddresses(link.index, family)).filter((a) =>
+    a.address !== vip.address
+  );
+  const sameSubnet = own.some((a) => {
+    const bytes = vip.family === 4
+      ? parseIpv4(a.address)
+      : parseIpv6(a.address);
+    return bytes !== undefined && inSubnet(bytes, vip.bytes, vip.prefixLength);
+  });
+  if (!sameSubnet) {
+    log.warn(
+      `${link.name} has no address of its own in ${vip.address}/${vip.prefixLength}: the VIP will be that subnet's ` +
+        `primary address there. Usually the VIP's prefix length should be the node subnet's (e.g. /24).`,
+    );
+  }
+}
+
 /**
  * Runs until SIGTERM/SIGINT (or `signal`) and a completed handover.
  * Resolves to the exit status: 0 after a clean shutdown.
@@ -97,6 +140,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       vip,
       config.election.vrrp.source_address,
     );
+    await warnIfPrimary(route, link, vip, log);
     const lifetimeS = config.announce.vip_lifetime / 1000;
     holder = new VipHolder({
       vip,
