@@ -66,6 +66,7 @@ export {
 } from "./vip_watch.ts";
 export {
   type Bounds,
+  cacheForNamespaces,
   defaultBounds,
   defaultEvents,
   type EventKind,

@@ -362,9 +362,9 @@ export async function runScenario(
   const statuses: Record<string, unknown> = {};
   const endProblems: string[] = [];
 
-  const lockFlag = await cacheDependencies(
+  const lockFlag = await cacheForNamespaces(
     repoRoot,
-    impl,
+    namespaceEntries(repoRoot, impl),
     (text) => options.onTimeline?.({ atMs: 0, source: "lab", text }),
   );
 
@@ -1584,18 +1584,11 @@ vrrp_instance VI_1 {
  * (new dependencies not committed yet) runs without it, saying so.
  * Resolves the lock flag the namespaced `deno run`s must use.
  */
-async function cacheDependencies(
+export async function cacheForNamespaces(
   repoRoot: string,
-  impl: Implementation,
-  warn: (text: string) => void,
+  entries: string[],
+  warn: (text: string) => void = () => {},
 ): Promise<string> {
-  const entries = [`${repoRoot}/lab/prober.ts`];
-  if (impl === "ha-vip") {
-    entries.push(
-      `${repoRoot}/main.ts`,
-      `${repoRoot}/tests/support/api_server.ts`,
-    );
-  }
   const cache = async (lockFlag: string) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["cache", "--quiet", lockFlag, ...entries],
@@ -1614,6 +1607,18 @@ async function cacheDependencies(
     if (r.ok) return "--no-lock";
   }
   throw new Error(`deno cache ${entries.join(" ")} failed:\n${r.err}`);
+}
+
+/** What a scenario runs inside the namespaces, for {@link cacheForNamespaces}. */
+function namespaceEntries(repoRoot: string, impl: Implementation): string[] {
+  const entries = [`${repoRoot}/lab/prober.ts`];
+  if (impl === "ha-vip") {
+    entries.push(
+      `${repoRoot}/main.ts`,
+      `${repoRoot}/tests/support/api_server.ts`,
+    );
+  }
+  return entries;
 }
 
 async function stopDaemon(

@@ -11,6 +11,7 @@
  */
 
 import {
+  cacheForNamespaces as cacheLabEntries,
   keepalivedConfig,
   type LabHost,
   type LabProcess,
@@ -27,29 +28,14 @@ export const REPO_ROOT = new URL("../..", import.meta.url).pathname.replace(
 
 /**
  * `deno cache`s what runs inside the namespaces (they have no route to a
- * registry), exactly as the lab does: with the lock as it is (`--frozen`),
- * or, only when the tree is ahead of the lock, without it. Resolves the
- * lock flag the namespaced `deno run`s must use.
+ * registry) exactly as the lab does; resolves the lock flag the namespaced
+ * `deno run`s must use.
  */
-export async function cacheForNamespaces(): Promise<string> {
-  const entries = [`${REPO_ROOT}/main.ts`, `${REPO_ROOT}/lab/prober.ts`];
-  const cache = async (lockFlag: string) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["cache", "--quiet", lockFlag, ...entries],
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { ok: out.success, err: new TextDecoder().decode(out.stderr) };
-  };
-  let r = await cache("--frozen");
-  if (r.ok) return "--frozen";
-  if (/lockfile is out of date/i.test(r.err)) {
-    r = await cache("--no-lock");
-    if (r.ok) return "--no-lock";
-  }
-  throw new Error(`deno cache ${entries.join(" ")} failed:\n${r.err}`);
+export function cacheForNamespaces(): Promise<string> {
+  return cacheLabEntries(REPO_ROOT, [
+    `${REPO_ROOT}/main.ts`,
+    `${REPO_ROOT}/lab/prober.ts`,
+  ]);
 }
 
 /** Options of {@link spawnHaVip}. */
