@@ -31,7 +31,11 @@
  * @module
  */
 
-import { parseDuration } from "../lib/config/mod.ts";
+import {
+  advertIntervalFlag,
+  durationFlag,
+  wholeNumberFlag,
+} from "../lab/flags.ts";
 import {
   type EventKind,
   type EventMeasurement,
@@ -84,13 +88,6 @@ function parseFlags(args: string[]): Flags | string {
     verbose: false,
     keepLogs: false,
   };
-  const duration = (name: string, v: string | undefined): number | string => {
-    if (v === undefined) return `--${name} needs a value`;
-    const ms = parseDuration(v);
-    return ms === undefined
-      ? `--${name}: ${JSON.stringify(v)} is not a duration (e.g. 500ms, 1s)`
-      : ms;
-  };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
     const value = () => inline ?? args[++i];
@@ -99,44 +96,33 @@ function parseFlags(args: string[]): Flags | string {
       case "--help":
       case "-h":
         return USAGE;
-      case "--runs": {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 50) {
-          return `--runs: ${JSON.stringify(v)} is not a whole number 1-50`;
-        }
-        f.runs = n;
-        break;
-      }
-      case "--advert-interval":
-        d = duration("advert-interval", value());
+      case "--runs":
+        d = wholeNumberFlag("runs", value(), 1, 50);
         if (typeof d === "string") return d;
-        if (d < 10 || d > 40950 || d % 10 !== 0) {
-          return `--advert-interval: ${d} ms is not a multiple of 10ms from 10ms to 40.95s (VRRPv3 centiseconds)`;
-        }
+        f.runs = d;
+        break;
+      case "--advert-interval":
+        d = advertIntervalFlag(value());
+        if (typeof d === "string") return d;
         f.advertIntervalMs = d;
         break;
       case "--idle":
-        d = duration("idle", value());
+        d = durationFlag("idle", value());
         if (typeof d === "string") return d;
         if (d < 1000 || d > 600_000) return `--idle: 1s to 10m, got ${d} ms`;
         f.idleMs = d;
         break;
       case "--partition-hold":
-        d = duration("partition-hold", value());
+        d = durationFlag("partition-hold", value());
         if (typeof d === "string") return d;
         if (d > 600_000) return `--partition-hold: at most 10m, got ${d} ms`;
         f.partitionHoldMs = d;
         break;
-      case "--heals": {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 20) {
-          return `--heals: ${JSON.stringify(v)} is not a whole number 1-20`;
-        }
-        f.heals = n;
+      case "--heals":
+        d = wholeNumberFlag("heals", value(), 1, 20);
+        if (typeof d === "string") return d;
+        f.heals = d;
         break;
-      }
       case "--only": {
         const v = value();
         if (v !== "ha-vip" && v !== "keepalived") {
@@ -146,7 +132,7 @@ function parseFlags(args: string[]): Flags | string {
         break;
       }
       case "--scenario-timeout":
-        d = duration("scenario-timeout", value());
+        d = durationFlag("scenario-timeout", value());
         if (typeof d === "string") return d;
         if (d < 30_000) return `--scenario-timeout: at least 30s, got ${d} ms`;
         f.scenarioTimeoutMs = d;

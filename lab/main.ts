@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseDuration } from "../lib/config/mod.ts";
+import { advertIntervalFlag, durationFlag, wholeNumberFlag } from "./flags.ts";
 import { formatComparison, formatEvent, formatTimeline } from "./report.ts";
 import {
   type EventKind,
@@ -83,13 +83,6 @@ function parseFlags(args: string[]): Flags | string {
     json: false,
     cleanup: false,
   };
-  const duration = (name: string, v: string | undefined): number | string => {
-    if (v === undefined) return `--${name} needs a value`;
-    const ms = parseDuration(v);
-    return ms === undefined
-      ? `--${name}: ${JSON.stringify(v)} is not a duration (e.g. 500ms, 1s)`
-      : ms;
-  };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
     const value = () => inline ?? args[++i];
@@ -98,21 +91,14 @@ function parseFlags(args: string[]): Flags | string {
       case "--help":
       case "-h":
         return USAGE;
-      case "--nodes": {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 9) {
-          return `--nodes: ${JSON.stringify(v)} is not a whole number 1-9`;
-        }
-        f.nodes = n;
-        break;
-      }
-      case "--advert-interval":
-        d = duration("advert-interval", value());
+      case "--nodes":
+        d = wholeNumberFlag("nodes", value(), 1, 9);
         if (typeof d === "string") return d;
-        if (d < 10 || d > 40950 || d % 10 !== 0) {
-          return `--advert-interval: ${d} ms is not a multiple of 10ms from 10ms to 40.95s (VRRPv3 centiseconds)`;
-        }
+        f.nodes = d;
+        break;
+      case "--advert-interval":
+        d = advertIntervalFlag(value());
+        if (typeof d === "string") return d;
         f.advertIntervalMs = d;
         break;
       case "--keepalived":
@@ -134,7 +120,7 @@ function parseFlags(args: string[]): Flags | string {
           }
           let holdMs: number | undefined;
           if (hold !== undefined) {
-            const d = duration(`events ${item}`, hold);
+            const d = durationFlag(`events ${item}`, hold);
             if (typeof d === "string") return d;
             holdMs = d;
           }
@@ -149,17 +135,17 @@ function parseFlags(args: string[]): Flags | string {
         break;
       }
       case "--stability-window":
-        d = duration("stability-window", value());
+        d = durationFlag("stability-window", value());
         if (typeof d === "string") return d;
         f.stabilityWindowMs = d;
         break;
       case "--health-interval":
-        d = duration("health-interval", value());
+        d = durationFlag("health-interval", value());
         if (typeof d === "string") return d;
         f.healthIntervalMs = d;
         break;
       case "--vip-lifetime":
-        d = duration("vip-lifetime", value());
+        d = durationFlag("vip-lifetime", value());
         if (typeof d === "string") return d;
         if (d < 1000 || d % 1000 !== 0) {
           return `--vip-lifetime: ${d} ms is not whole seconds`;
@@ -167,7 +153,7 @@ function parseFlags(args: string[]): Flags | string {
         f.vipLifetimeMs = d;
         break;
       case "--arp-interval":
-        d = duration("arp-interval", value());
+        d = durationFlag("arp-interval", value());
         if (typeof d === "string") return d;
         f.arpIntervalMs = d;
         break;
