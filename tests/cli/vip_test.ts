@@ -1,36 +1,10 @@
 /** `ha-vip vip add|remove` as an operator runs them, inside a namespace. */
 import assert from "node:assert/strict";
 import { addVeth, ip, ipJson, withNetns } from "../support/netns.ts";
+import { runInNetns as cli } from "../support/cli.ts";
 import { skipUnlessRoot } from "../support/root.ts";
 
 const ignore = skipUnlessRoot("ha-vip vip add/remove tests");
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(ns: string, args: string[]) {
-  const out = await new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      ns,
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--cached-only",
-      "--quiet",
-      MAIN,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    status: out.code,
-    out: dec.decode(out.stdout),
-    err: dec.decode(out.stderr),
-  };
-}
 
 interface AddrInfo {
   local: string;

@@ -11,6 +11,7 @@ import {
   ip,
   ipJson,
 } from "../support/netns.ts";
+import { runInNetns } from "../support/cli.ts";
 import { skipUnlessRoot } from "../support/root.ts";
 
 const ignore = skipUnlessRoot("daemon tests");
@@ -263,6 +264,54 @@ Deno.test({
       } finally {
         normal.child.kill("SIGKILL");
         await normal.done;
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "daemon: ha-vip status reads the running daemon's /status; exit 1 when nobody answers",
+  ignore,
+  fn: () =>
+    withNode(async (ns) => {
+      const d = start(ns, ["--metrics-address", "127.0.0.1:9480"]);
+      try {
+        await waitFor("master", 10_000, async () =>
+          (await vipState(ns)).present, d);
+        await waitFor("status endpoint", 5_000, () =>
+          d.log().includes("serving /metrics and /status"), d);
+        const json = await runInNetns(ns, [
+          "status",
+          "--metrics-address",
+          "127.0.0.1:9480",
+          "--json",
+        ]);
+        assert.equal(json.status, 0, json.err);
+        const doc = JSON.parse(json.out);
+        assert.equal(doc.holding, true);
+        assert.equal(doc.election.state, "master");
+        const human = await runInNetns(ns, [
+          "status",
+          "--metrics-address",
+          "127.0.0.1:9480",
+        ]);
+        assert.match(
+          human.out,
+          /vip: +10\.62\.0\.100\/24 on eth0: HELD by this node/,
+        );
+        const nobody = await runInNetns(ns, [
+          "status",
+          "--metrics-address",
+          "127.0.0.1:9481",
+        ]);
+        assert.equal(nobody.status, 1);
+        assert.match(nobody.err, /no daemon answers at 127\.0\.0\.1:9481/);
+        const unset = await runInNetns(ns, ["status"]);
+        assert.equal(unset.status, 2);
+        assert.match(unset.err, /observe\.metrics_address is not set/);
+      } finally {
+        d.child.kill("SIGKILL");
+        await d.done;
       }
     }),
 });

@@ -44,3 +44,37 @@ export async function runBinary(
     err: dec.decode(r.stderr),
   };
 }
+
+/**
+ * Runs `ha-vip args...` inside network namespace `ns` (root only): FFI
+ * sockets and loopback belong to the namespace of the process.
+ */
+export async function runInNetns(
+  ns: string,
+  args: string[],
+): Promise<CliResult> {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const r = await new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      ns,
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--cached-only",
+      "--quiet",
+      main,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    status: r.code,
+    out: dec.decode(r.stdout),
+    err: dec.decode(r.stderr),
+  };
+}
