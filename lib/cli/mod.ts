@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import denoJson from "../../deno.json" with { type: "json" };
+import { VERSION as BUILD_VERSION, versionText } from "../build/mod.ts";
 import {
   ConfigError,
   formatIssue,
@@ -15,13 +15,14 @@ import {
 } from "../config/mod.ts";
 import { renderCheck } from "./check.ts";
 import { addConfigOptions, flagValues } from "./options.ts";
+import { installManifest } from "./manifest.ts";
 import { installProbe } from "./probe.ts";
 import { installRun } from "./run.ts";
 import { installStatus } from "./status.ts";
 import { installVip } from "./vip.ts";
 
 /** The ha-vip version (from deno.json). */
-export const VERSION: string = denoJson.version;
+export const VERSION: string = BUILD_VERSION;
 
 /** Exit statuses. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -98,14 +99,14 @@ export async function main(
     .description(
       "A floating virtual IP for Kubernetes control planes: health -> election -> announce.",
     )
-    .version(`ha-vip ${VERSION}`, "-V, --version", "print the version")
+    .version(versionText().trimEnd(), "-V, --version", "print the version")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError("(run with --help for the list of flags)");
 
-  program.command("version").description("print the version").action(() =>
-    io.out(`ha-vip ${VERSION}\n`)
-  );
+  program.command("version").description(
+    "print the version, the commit of the release build and the Deno runtime",
+  ).action(() => io.out(versionText()));
 
   addConfigOptions(
     program.command("check")
@@ -119,7 +120,15 @@ export async function main(
     io.out(renderCheck(loaded, Boolean(opts.json)));
   });
 
-  for (const install of [installRun, installProbe, installVip, installStatus]) {
+  for (
+    const install of [
+      installRun,
+      installProbe,
+      installVip,
+      installStatus,
+      installManifest,
+    ]
+  ) {
     install(program, ctx);
   }
 

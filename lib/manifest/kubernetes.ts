@@ -1,0 +1,272 @@
+/**
+ * Kubernetes objects: the static pod, the DaemonSet and the RBAC, built as
+ * plain objects from the configuration (validated against the official
+ * schemas in tests/manifest/kubernetes_test.ts).
+ */
+import type { Config } from "../config/mod.ts";
+import { VERSION } from "../build/mod.ts";
+import { ManifestError } from "./errors.ts";
+import { type Setting, settingsAsFlags } from "./settings.ts";
+import { stopTimeoutSeconds } from "./systemd.ts";
+
+/** The namespace and names of ha-vip's objects. */
+export const K8S_NAMES = {
+  namespace: "kube-system",
+  name: "ha-vip",
+  healthRole: "ha-vip-health",
+  leaseRole: "ha-vip-lease",
+} as const;
+
+/** The image's non-root user (distroless "nonroot"). */
+export const IMAGE_UID = 65532;
+
+/** A Kubernetes object, as plain data. */
+export type K8sObject = Record<string, unknown>;
+
+const labels = {
+  "app.kubernetes.io/name": "ha-vip",
+  "app.kubernetes.io/version": VERSION,
+};
+
+/**
+ * The container: `ha-vip run` with the operator's flags, as the image's
+ * non-root user. The image's binary carries the file capabilities
+ * cap_net_admin and cap_net_raw (Kubernetes has no ambient capabilities);
+ * they take effect only because the two are also in the container's
+ * bounding set (`add`) and privilege escalation is left on: with
+ * no_new_privs (allowPrivilegeEscalation: false) the kernel ignores file
+ * capabilities and every netlink write fails with EPERM.
+ */
+function container(
+  image: string,
+  args: string[],
+  volumeMounts: K8sObject[],
+): K8sObject {
+  return {
+    name: "ha-vip",
+    image,
+    imagePullPolicy: "IfNotPresent",
+    args: ["run", ...args],
+    securityContext: {
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: true,
+      capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+    },
+    resources: { requests: { cpu: "20m", memory: "96Mi" } },
+    ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+  };
+}
+
+function parent(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** The static pod for /etc/kubernetes/manifests/ha-vip.yaml. */
+export function staticPod(
+  config: Config,
+  settings: Setting[],
+  image: string,
+): K8sObject {
+  if (config.k8s.in_cluster) {
+    throw new ManifestError("static-pod", [{
+      path: "k8s.in_cluster",
+      message:
+        "a static pod has no service account (the kubelet runs it without the API server); leave in_cluster off: the pod checks its node's API server with the cluster CA and, by default, anonymously",
+    }]);
+  }
+  const volumes: K8sObject[] = [];
+  const mounts: K8sObject[] = [];
+  if (config.k8s.enabled && config.k8s.ca_cert !== undefined) {
+    // The CA alone, not /etc/kubernetes/pki (which holds the private keys).
+    // kubeadm writes it (phase "certs") before it starts the kubelet, so
+    // type File never holds the pod back during kubeadm init.
+    volumes.push({
+      name: "ca-cert",
+      hostPath: { path: config.k8s.ca_cert, type: "File" },
+    });
+    mounts.push({
+      name: "ca-cert",
+      mountPath: config.k8s.ca_cert,
+      readOnly: true,
+    });
+  }
+  if (config.k8s.enabled && config.k8s.token_file !== undefined) {
+    // The token's folder, created empty if need be: the token usually comes
+    // after the cluster (kubectl create token), and ha-vip probes
+    // anonymously until the file appears, then re-reads it on rotation.
+    const dir = parent(config.k8s.token_file);
+    volumes.push({
+      name: "token",
+      hostPath: { path: dir, type: "DirectoryOrCreate" },
+    });
+    mounts.push({ name: "token", mountPath: dir, readOnly: true });
+  }
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: K8S_NAMES.name, namespace: K8S_NAMES.namespace, labels },
+    spec: {
+      hostNetwork: true,
+      // The node's resolver: cluster DNS may not exist yet, and ha-vip must not
+      // depend on it (it resolves nothing by default: every address is an IP).
+      dnsPolicy: "Default",
+      priorityClassName: "system-node-critical",
+      terminationGracePeriodSeconds: stopTimeoutSeconds(config),
+      containers: [container(image, settingsAsFlags(settings), mounts)],
+      ...(volumes.length > 0 ? { volumes } : {}),
+    },
+  };
+}
+
+/** The DaemonSet on control-plane nodes, with the service account's credentials. */
+export function daemonSet(
+  config: Config,
+  settings: Setting[],
+  image: string,
+): K8sObject {
+  // In-cluster credentials, whatever was given for a host: the external
+  // ones would name files the pod does not have.
+  const external = new Set([
+    "k8s.in_cluster",
+    "k8s.api_server",
+    "k8s.token",
+    "k8s.token_file",
+    "k8s.ca_cert",
+  ]);
+  const args = settingsAsFlags(
+    settings.filter((s) => !external.has(s.field.path)),
+  );
+  if (config.k8s.enabled) args.push("--in-cluster");
+  const selector = { "app.kubernetes.io/name": "ha-vip" };
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: K8S_NAMES.name, namespace: K8S_NAMES.namespace, labels },
+    spec: {
+      selector: { matchLabels: selector },
+      updateStrategy: {
+        type: "RollingUpdate",
+        rollingUpdate: { maxUnavailable: 1 },
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: K8S_NAMES.name,
+          automountServiceAccountToken: config.k8s.enabled,
+          hostNetwork: true,
+          dnsPolicy: "Default",
+          priorityClassName: "system-node-critical",
+          terminationGracePeriodSeconds: stopTimeoutSeconds(config),
+          nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+          tolerations: [
+            {
+              key: "node-role.kubernetes.io/control-plane",
+              operator: "Exists",
+              effect: "NoSchedule",
+            },
+            {
+              key: "node-role.kubernetes.io/master",
+              operator: "Exists",
+              effect: "NoSchedule",
+            },
+          ],
+          containers: [container(image, args, [])],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * What ha-vip may do in the API: `get` on the health endpoints (the
+ * service account's own grant, for clusters without anonymous /readyz) and
+ * the Lease of lease mode, in its namespace only (`create` cannot be
+ * limited to a name; `get`/`update` are). Unlike the seed guide's role, no
+ * access to nodes: ha-vip never reads them.
+ */
+export function rbac(config: Config): K8sObject[] {
+  const sa = {
+    kind: "ServiceAccount",
+    name: K8S_NAMES.name,
+    namespace: K8S_NAMES.namespace,
+  };
+  const lease = config.election.lease;
+  return [
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name: K8S_NAMES.name,
+        namespace: K8S_NAMES.namespace,
+        labels,
+      },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: K8S_NAMES.healthRole, labels },
+      rules: [{
+        nonResourceURLs: [
+          "/readyz",
+          "/readyz/*",
+          "/livez",
+          "/livez/*",
+          "/healthz",
+        ],
+        verbs: ["get"],
+      }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: K8S_NAMES.healthRole, labels },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: K8S_NAMES.healthRole,
+      },
+      subjects: [sa],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: {
+        name: K8S_NAMES.leaseRole,
+        namespace: lease.namespace,
+        labels,
+      },
+      rules: [
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          verbs: ["create"],
+        },
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          resourceNames: [lease.name],
+          verbs: ["get", "update"],
+        },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: {
+        name: K8S_NAMES.leaseRole,
+        namespace: lease.namespace,
+        labels,
+      },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: K8S_NAMES.leaseRole,
+      },
+      subjects: [sa],
+    },
+  ];
+}
