@@ -173,7 +173,8 @@ function firstLine(text: string): string {
 export async function buildRelease(
   options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
-  const root = options.root ?? new URL("..", import.meta.url).pathname;
+  const root = (options.root ?? new URL("..", import.meta.url).pathname)
+    .replace(/\/+$/, "");
   const outDir = options.outDir ?? `${root}/dist`;
   const log = options.log ?? (() => {});
   const version = denoJson.version;
