@@ -3,6 +3,19 @@
  * plain objects from the configuration (validated against the official
  * schemas in tests/manifest/kubernetes_test.ts).
  */
+// Types only (erased from the program): the official object shapes, so that
+// a misspelt or misplaced field fails the type check.
+import type { IDaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
+import type { IClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import type { IClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
+import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import type { ISubject } from "kubernetes-models/rbac.authorization.k8s.io/v1/Subject";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IPod } from "kubernetes-models/v1/Pod";
+import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { Config } from "../config/mod.ts";
 import { VERSION } from "../build/mod.ts";
 import { ManifestError } from "./errors.ts";
@@ -20,8 +33,15 @@ export const K8S_NAMES = {
 /** The image's non-root user (distroless "nonroot"). */
 export const IMAGE_UID = 65532;
 
-/** A Kubernetes object, as plain data. */
-export type K8sObject = Record<string, unknown>;
+/** A Kubernetes object ha-vip generates. */
+export type K8sObject =
+  | IPod
+  | IDaemonSet
+  | IServiceAccount
+  | IClusterRole
+  | IClusterRoleBinding
+  | IRole
+  | IRoleBinding;
 
 const labels = {
   "app.kubernetes.io/name": "ha-vip",
@@ -40,8 +60,8 @@ const labels = {
 function container(
   image: string,
   args: string[],
-  volumeMounts: K8sObject[],
-): K8sObject {
+  volumeMounts: IVolumeMount[],
+): IContainer {
   return {
     name: "ha-vip",
     image,
@@ -70,7 +90,7 @@ export function staticPod(
   config: Config,
   settings: Setting[],
   image: string,
-): K8sObject {
+): IPod {
   if (config.k8s.in_cluster) {
     throw new ManifestError("static-pod", [{
       path: "k8s.in_cluster",
@@ -78,8 +98,8 @@ export function staticPod(
         "a static pod has no service account (the kubelet runs it without the API server); leave in_cluster off: the pod checks its node's API server with the cluster CA and, by default, anonymously",
     }]);
   }
-  const volumes: K8sObject[] = [];
-  const mounts: K8sObject[] = [];
+  const volumes: IVolume[] = [];
+  const mounts: IVolumeMount[] = [];
   if (config.k8s.enabled && config.k8s.ca_cert !== undefined) {
     // The CA alone, not /etc/kubernetes/pki (which holds the private keys).
     // kubeadm writes it (phase "certs") before it starts the kubelet, so
@@ -127,7 +147,7 @@ export function daemonSet(
   config: Config,
   settings: Setting[],
   image: string,
-): K8sObject {
+): IDaemonSet {
   // In-cluster credentials, whatever was given for a host: the external
   // ones would name files the pod does not have.
   const external = new Set([
@@ -188,8 +208,10 @@ export function daemonSet(
  * limited to a name; `get`/`update` are). Unlike the seed guide's role, no
  * access to nodes: ha-vip never reads them.
  */
-export function rbac(config: Config): K8sObject[] {
-  const sa = {
+export function rbac(
+  config: Config,
+): [IServiceAccount, IClusterRole, IClusterRoleBinding, IRole, IRoleBinding] {
+  const sa: ISubject = {
     kind: "ServiceAccount",
     name: K8S_NAMES.name,
     namespace: K8S_NAMES.namespace,
