@@ -51,11 +51,14 @@ const labels = {
 /**
  * The container: `ha-vip run` with the operator's flags, as the image's
  * non-root user. The image's binary carries the file capabilities
- * cap_net_admin and cap_net_raw (Kubernetes has no ambient capabilities);
- * they take effect only because the two are also in the container's
- * bounding set (`add`) and privilege escalation is left on: with
- * no_new_privs (allowPrivilegeEscalation: false) the kernel ignores file
- * capabilities and every netlink write fails with EPERM.
+ * cap_net_admin and cap_net_raw (Kubernetes has no ambient capabilities).
+ * The exec grants them because `add` puts them in the container's bounding
+ * set, and, under no_new_privs (allowPrivilegeEscalation: false), only
+ * because the runtime (runc) hands the added capabilities over in the
+ * permitted set: with no_new_privs the kernel grants a file capability
+ * only if the process already had it. tests/manifest/unit_sandbox_test.ts
+ * checks both. A runtime that did not would make ha-vip fail at once with
+ * EPERM naming CAP_NET_ADMIN, never half-work.
  */
 function container(
   image: string,
@@ -72,7 +75,7 @@ function container(
       runAsGroup: IMAGE_UID,
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: true,
+      allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
     },
     resources: { requests: { cpu: "20m", memory: "96Mi" } },

@@ -142,8 +142,8 @@ export function renderManifest(
 #  3. Once /readyz has been ready for the stability window, the node takes
 #     the VIP (about 5 s + 3.6 s later), well within kubeadm's wait for the
 #     control-plane endpoint.
-# Runs as UID ${IMAGE_UID} with NET_ADMIN and NET_RAW only, as file capabilities of
-# the image's binary (hence allowPrivilegeEscalation stays true).
+# Runs as UID ${IMAGE_UID} with NET_ADMIN and NET_RAW only: file capabilities of
+# the image's binary, within the capabilities the pod adds.
 ` + caNote(host),
         [staticPod(host.config, settings, image)],
       );

@@ -112,7 +112,9 @@ ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
 ProtectProc=invisible
-ProcSubset=pid
+# Not ProcSubset=pid: the runtime reads /proc/meminfo and
+# /proc/sys/kernel/osrelease once TLS is in use (measured with strace by
+# tests/manifest/unit_sandbox_test.ts).
 RemoveIPC=yes
 KeyringMode=private
 
@@ -125,6 +127,8 @@ RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+# V8 allocates a memory protection key for its code pages when it can.
+SystemCallFilter=@pkey
 SystemCallFilter=~@privileged @resources
 SystemCallErrorNumber=EPERM
 # Not set, on purpose: MemoryDenyWriteExecute= (V8 compiles JavaScript to

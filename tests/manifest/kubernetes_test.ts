@@ -95,8 +95,7 @@ Deno.test("static pod: host network, NET_ADMIN and NET_RAW only, the CA file rea
   assert.equal(c.securityContext.runAsNonRoot, true);
   assert.notEqual(c.securityContext.runAsUser, 0);
   assert.equal(c.securityContext.privileged, undefined);
-  // File capabilities need privilege escalation left on (no_new_privs off).
-  assert.equal(c.securityContext.allowPrivilegeEscalation, true);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(pod.spec.volumes, [{
     name: "ca-cert",
     hostPath: { path: "/etc/kubernetes/pki/ca.crt", type: "File" },
