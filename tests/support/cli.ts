@@ -23,14 +23,19 @@ export async function runCli(
   return { status, out, err };
 }
 
-/** Runs `deno run main.ts args...` as a real process (exit codes, signals). */
+/**
+ * Runs ha-vip as a real process (exit codes, signals): `deno run main.ts`,
+ * or the compiled binary named by `HA_VIP_BIN` (the release workflow runs
+ * the tests against its x86_64 binary that way).
+ */
 export async function runBinary(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<CliResult> {
   const main = new URL("../../main.ts", import.meta.url).pathname;
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", main, ...args],
+  const bin = Deno.env.get("HA_VIP_BIN");
+  const cmd = new Deno.Command(bin || Deno.execPath(), {
+    args: bin ? args : ["run", "--allow-all", "--quiet", main, ...args],
     env,
     clearEnv: true,
     stdout: "piped",
