@@ -70,6 +70,12 @@ function caNote(loaded: LoadedConfig): string {
     : "";
 }
 
+function tokenNote(loaded: LoadedConfig): string {
+  return loaded.config.k8s.token_file === undefined
+    ? ""
+    : `# The token file must be readable by UID ${IMAGE_UID} (the hostPath keeps\n# the host's owner and mode), e.g. chgrp ${IMAGE_UID} and chmod 0640.\n`;
+}
+
 /**
  * Renders one manifest. Throws {@link ManifestError} when the configuration
  * cannot go into that kind (the CLI exits 2 with the message).
@@ -96,6 +102,8 @@ export function renderManifest(
         `# ha-vip as a DaemonSet on the control-plane nodes (apply the RBAC first:
 # \`ha-vip manifest rbac\`). It uses the pod's service account and checks
 # its own node's API server at https://127.0.0.1:6443 (hostNetwork).
+# Every pod gets the same flags, so the same priority: VRRP then prefers the
+# node with the highest address (use the static pod to rank nodes).
 #
 # A DaemonSet cannot serve bootstrap: its pods exist only once the API
 # server, the scheduler and the ServiceAccount exist, so it cannot provide
@@ -144,7 +152,7 @@ export function renderManifest(
 #     control-plane endpoint.
 # Runs as UID ${IMAGE_UID} with NET_ADMIN and NET_RAW only: file capabilities of
 # the image's binary, within the capabilities the pod adds.
-` + caNote(host),
+` + caNote(host) + tokenNote(host),
         [staticPod(host.config, settings, image)],
       );
     case "systemd":

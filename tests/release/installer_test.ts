@@ -404,6 +404,28 @@ Deno.test({
       assert.equal(r.status, 0, r.err + r.out);
       assert.match(r.out, /downloading ha-vip 0\.1\.1/);
 
+      // The binary already in place: only the configuration changes.
+      const bin = await Deno.readFile(host.upper("/usr/local/bin/ha-vip"));
+      r = await runInstaller(rel, host, [...FLAGS.slice(0, 5), "100"], {
+        env: {
+          HA_VIP_INSTALL_SKIP_DOWNLOAD: "true",
+          HA_VIP_INSTALL_URL: rel.downUrl,
+        },
+      });
+      assert.equal(r.status, 0, r.err + r.out);
+      assert.match(
+        r.out,
+        /using the binary already at \/usr\/local\/bin\/ha-vip/,
+      );
+      assert.deepEqual(
+        await Deno.readFile(host.upper("/usr/local/bin/ha-vip")),
+        bin,
+      );
+      assert.match(
+        await text(host.upper("/etc/ha-vip/config.yaml")),
+        /priority: 100/,
+      );
+
       // Air-gapped: the release folder copied to the host, the server down.
       const gapped = await newHost(dir, "air-gapped");
       const artifact =
