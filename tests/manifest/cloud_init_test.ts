@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { INSTALL_SCRIPT_URL, VERSION } from "../../lib/build/mod.ts";
 import { shellQuote } from "../../lib/manifest/mod.ts";
 import { runCli } from "../support/cli.ts";
+import { skipUnlessInstalled } from "../support/tools.ts";
 
 const FLAGS = [
   "--vip",
@@ -19,19 +20,9 @@ const FLAGS = [
   "api server's name",
 ];
 
-function hasCloudInit(): boolean {
-  try {
-    return Deno.statSync("/usr/bin/cloud-init").isFile;
-  } catch {
-    return false;
-  }
-}
-const noCloudInit = !hasCloudInit();
-if (noCloudInit) {
-  console.log(
-    "SKIP cloud-init schema tests: the Debian package cloud-init is not installed",
-  );
-}
+const noCloudInit = skipUnlessInstalled("cloud-init schema tests", [
+  "cloud-init",
+]);
 
 async function schema(text: string) {
   const dir = await Deno.makeTempDir();

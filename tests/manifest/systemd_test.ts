@@ -7,22 +7,13 @@
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
 import { rootSkipReason } from "../support/root.ts";
+import { skipUnlessInstalled } from "../support/tools.ts";
 
 const FLAGS = ["--vip", "192.168.1.100/24", "--interface", "eth0"];
 
-function hasAnalyze(): boolean {
-  try {
-    return Deno.statSync("/usr/bin/systemd-analyze").isFile;
-  } catch {
-    return false;
-  }
-}
-const noAnalyze = !hasAnalyze();
-if (noAnalyze) {
-  console.log(
-    "SKIP systemd-analyze tests: the Debian package systemd is not installed",
-  );
-}
+const noAnalyze = skipUnlessInstalled("systemd-analyze tests", [
+  "systemd-analyze",
+]);
 
 async function unit(flags = FLAGS): Promise<string> {
   const r = await runCli(["manifest", "systemd", ...flags]);

@@ -29,25 +29,15 @@
 import assert from "node:assert/strict";
 import { runCli } from "../support/cli.ts";
 import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessInstalled } from "../support/tools.ts";
 
-const ignore = skipUnlessRoot("unit sandbox tests") || missing();
-
-function missing(): boolean {
-  for (const c of ["strace", "setpriv", "setcap", "systemd-analyze"]) {
-    const found = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((d) => {
-      try {
-        return Deno.statSync(`${d}/${c}`).isFile;
-      } catch {
-        return false;
-      }
-    });
-    if (!found) {
-      console.log(`SKIP unit sandbox tests: ${c} is not installed`);
-      return true;
-    }
-  }
-  return false;
-}
+const ignore = skipUnlessRoot("unit sandbox tests") ||
+  skipUnlessInstalled("unit sandbox tests", [
+    "strace",
+    "setpriv",
+    "setcap",
+    "systemd-analyze",
+  ]);
 
 const UID = 64123; // no such user: a bare uid, as DynamicUser= would use
 const dec = new TextDecoder();
@@ -62,6 +52,34 @@ async function sh(cmd: string, args: string[]): Promise<string> {
     throw new Error(`${cmd} ${args.join(" ")}: ${dec.decode(r.stderr)}`);
   }
   return dec.decode(r.stdout);
+}
+
+/** The program as released (the bundle), readable by the test's user. */
+async function bundleInto(work: string): Promise<void> {
+  await sh(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "-o",
+    `${work}/ha-vip.js`,
+    new URL("../../main.ts", import.meta.url).pathname,
+  ]);
+  await Deno.chmod(`${work}/ha-vip.js`, 0o644);
+}
+
+/** Namespace `ns` with loopback up and a veth pair d0/d1 up, d0 holding `cidr`. */
+async function namespaceWithLink(ns: string, cidr: string): Promise<void> {
+  await sh("ip", ["netns", "add", ns]);
+  for (
+    const args of [
+      ["link", "set", "lo", "up"],
+      ["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+      ["addr", "add", cidr, "dev", "d0"],
+      ["link", "set", "d0", "up"],
+      ["link", "set", "d1", "up"],
+    ]
+  ) {
+    await sh("ip", ["-n", ns, ...args]);
+  }
 }
 
 /** The unit's settings: name -> values (repeated keys in order). */
@@ -146,38 +164,14 @@ Deno.test({
     let daemon: Deno.ChildProcess | undefined;
     try {
       await Deno.chmod(work, 0o755);
-      // The program as released: the bundle (readable by the user).
-      await sh(Deno.execPath(), [
-        "bundle",
-        "--quiet",
-        "-o",
-        `${work}/ha-vip.js`,
-        new URL("../../main.ts", import.meta.url).pathname,
-      ]);
-      await Deno.chmod(`${work}/ha-vip.js`, 0o644);
+      await bundleInto(work);
       for (const d of ["deno", "trace"]) {
         await Deno.mkdir(`${work}/${d}`);
         await Deno.chown(`${work}/${d}`, UID, UID);
       }
       await Deno.mkdir(`${work}/pki`, { mode: 0o755 });
 
-      await sh("ip", ["netns", "add", ns]);
-      await sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
-      await sh("ip", [
-        "-n",
-        ns,
-        "link",
-        "add",
-        "d0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "d1",
-      ]);
-      await sh("ip", ["-n", ns, "addr", "add", "10.77.0.1/24", "dev", "d0"]);
-      await sh("ip", ["-n", ns, "link", "set", "d0", "up"]);
-      await sh("ip", ["-n", ns, "link", "set", "d1", "up"]);
+      await namespaceWithLink(ns, "10.77.0.1/24");
 
       // The node's API server (root, not under test), with a kubeadm PKI.
       api = new Deno.Command("ip", {
@@ -370,35 +364,14 @@ Deno.test({
     const ns = `hvf${Deno.pid}`;
     try {
       await Deno.chmod(work, 0o755);
-      await sh(Deno.execPath(), [
-        "bundle",
-        "--quiet",
-        "-o",
-        `${work}/ha-vip.js`,
-        new URL("../../main.ts", import.meta.url).pathname,
-      ]);
-      await Deno.chmod(`${work}/ha-vip.js`, 0o644);
+      await bundleInto(work);
       await Deno.mkdir(`${work}/deno`);
       await Deno.chown(`${work}/deno`, UID, UID);
       // The runtime with file capabilities, as the image's binary has them.
       await Deno.copyFile(Deno.execPath(), `${work}/deno-caps`);
       await Deno.chmod(`${work}/deno-caps`, 0o755);
       await sh("setcap", ["cap_net_admin,cap_net_raw=ep", `${work}/deno-caps`]);
-      await sh("ip", ["netns", "add", ns]);
-      await sh("ip", [
-        "-n",
-        ns,
-        "link",
-        "add",
-        "d0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "d1",
-      ]);
-      await sh("ip", ["-n", ns, "addr", "add", "10.78.0.1/24", "dev", "d0"]);
-      await sh("ip", ["-n", ns, "link", "set", "d0", "up"]);
+      await namespaceWithLink(ns, "10.78.0.1/24");
 
       const vipAdd = async (runtime: string, extra: string[], vip: string) => {
         const r = await new Deno.Command("ip", {

@@ -236,6 +236,13 @@ export interface RunOptions {
   script?: string;
 }
 
+/** The shell lines that put `host`'s overlays over the real paths. */
+function overlayMounts(host: Host): string[] {
+  return OVERLAID.map((d) =>
+    `mount -t overlay overlay -o lowerdir=/${d},upperdir=${host.dir}/upper/${d},workdir=${host.dir}/work/${d} /${d}`
+  );
+}
+
 const installSh = new URL("../../install.sh", import.meta.url).pathname;
 
 async function fakeBin(host: Host, options: RunOptions): Promise<string> {
@@ -297,31 +304,12 @@ export async function runInstaller(
   await Deno.writeTextFile(wgetrc, `ca_certificate = ${rel.caCertFile}\n`);
   const tmp = `${host.dir}/tmp`;
   await Deno.mkdir(tmp, { recursive: true });
-  const mounts = OVERLAID.map((d) =>
-    `mount -t overlay overlay -o lowerdir=/${d},upperdir=${host.dir}/upper/${d},workdir=${host.dir}/work/${d} /${d}`
-  );
-  const setup = [
-    "set -e",
-    ...mounts,
-    "mount -t tmpfs tmpfs /run/systemd",
-    ...(options.systemd ? ["mkdir /run/systemd/system"] : []),
-    'exec "$@"',
-  ].join("\n");
-  const script = options.script ?? installSh;
-  const cmd = new Deno.Command("unshare", {
-    args: [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      setup,
-      "sh",
-      "sh",
-      script,
-      ...args,
+  return await inNamespace(host, {
+    setup: [
+      "mount -t tmpfs tmpfs /run/systemd",
+      ...(options.systemd ? ["mkdir /run/systemd/system"] : []),
     ],
-    clearEnv: true,
+    argv: ["sh", options.script ?? installSh, ...args],
     env: {
       PATH: path,
       TMPDIR: tmp,
@@ -330,27 +318,20 @@ export async function runInstaller(
       HA_VIP_INSTALL_URL: rel.baseUrl,
       ...options.env,
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
   });
-  const r = await cmd.output();
-  const dec = new TextDecoder();
-  return {
-    status: r.code,
-    out: dec.decode(r.stdout),
-    err: dec.decode(r.stderr),
-  };
 }
 
 /** Runs a command inside `host`'s namespace (e.g. systemd-analyze verify on the installed unit). */
-export async function runOnHost(
+export function runOnHost(host: Host, argv: string[]): Promise<InstallerRun> {
+  return inNamespace(host, { setup: [], argv });
+}
+
+/** `argv` in a private mount namespace with `host`'s overlays and `setup` lines run first. */
+async function inNamespace(
   host: Host,
-  argv: string[],
+  o: { setup: string[]; argv: string[]; env?: Record<string, string> },
 ): Promise<InstallerRun> {
-  const mounts = OVERLAID.map((d) =>
-    `mount -t overlay overlay -o lowerdir=/${d},upperdir=${host.dir}/upper/${d},workdir=${host.dir}/work/${d} /${d}`
-  );
+  const script = ["set -e", ...overlayMounts(host), ...o.setup, 'exec "$@"'];
   const r = await new Deno.Command("unshare", {
     args: [
       "--mount",
@@ -358,10 +339,12 @@ export async function runOnHost(
       "private",
       "sh",
       "-c",
-      ["set -e", ...mounts, 'exec "$@"'].join("\n"),
+      script.join("\n"),
       "sh",
-      ...argv,
+      ...o.argv,
     ],
+    clearEnv: o.env !== undefined,
+    env: o.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -21,26 +21,17 @@ import {
   V,
 } from "./_installer_env.ts";
 import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessInstalled } from "../support/tools.ts";
 
 const ignore = skipUnlessRoot("installer tests (mount namespaces)") ||
-  needs(["unshare", "openssl", "curl", "wget", "useradd", "systemd-analyze"]);
-
-function needs(commands: string[]): boolean {
-  for (const c of commands) {
-    const found = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((d) => {
-      try {
-        return Deno.statSync(`${d}/${c}`).isFile;
-      } catch {
-        return false;
-      }
-    });
-    if (!found) {
-      console.log(`SKIP installer tests: ${c} is not installed`);
-      return true;
-    }
-  }
-  return false;
-}
+  skipUnlessInstalled("installer tests", [
+    "unshare",
+    "openssl",
+    "curl",
+    "wget",
+    "useradd",
+    "systemd-analyze",
+  ]);
 
 const FLAGS = [
   "--vip",

@@ -1,21 +1,10 @@
 /** install.sh and the uninstall script it writes are POSIX sh and shellcheck-clean. */
 import assert from "node:assert/strict";
+import { skipUnlessInstalled } from "../support/tools.ts";
 
 const installSh = new URL("../../install.sh", import.meta.url).pathname;
 
-function hasShellcheck(): boolean {
-  try {
-    return Deno.statSync("/usr/bin/shellcheck").isFile;
-  } catch {
-    return false;
-  }
-}
-const ignore = !hasShellcheck();
-if (ignore) {
-  console.log(
-    "SKIP shellcheck tests: the Debian package shellcheck is not installed",
-  );
-}
+const ignore = skipUnlessInstalled("shellcheck tests", ["shellcheck"]);
 
 async function shellcheck(file: string) {
   const r = await new Deno.Command("shellcheck", {
