@@ -15,6 +15,7 @@ import {
   RoleBinding,
 } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { Pod, ServiceAccount } from "kubernetes-models/v1";
+import { IMAGE } from "../../lib/build/mod.ts";
 import { runCli } from "../support/cli.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -88,6 +89,16 @@ Deno.test("static pod: host network, NET_ADMIN and NET_RAW only, the CA file rea
   // 4 × 2 s adverts + 10 s for the make-before-break handover.
   assert.equal(pod.spec.terminationGracePeriodSeconds, 18);
   const [c] = pod.spec.containers;
+  assert.equal(c.image, IMAGE);
+  const [mirrored] = await objects("static-pod", [
+    ...FLAGS,
+    "--image",
+    "registry.internal/ha-vip:v9",
+  ]);
+  assert.equal(
+    mirrored.spec.containers[0].image,
+    "registry.internal/ha-vip:v9",
+  );
   assert.deepEqual(c.securityContext.capabilities, {
     drop: ["ALL"],
     add: ["NET_ADMIN", "NET_RAW"],
@@ -141,6 +152,7 @@ Deno.test("daemonset: control-plane nodes, service account, in-cluster credentia
     "/etc/ha-vip/token",
   ]);
   const spec = ds.spec.template.spec;
+  assert.equal(spec.containers[0].image, IMAGE);
   assert.equal(spec.serviceAccountName, "ha-vip");
   assert.equal(spec.hostNetwork, true);
   assert.deepEqual(spec.nodeSelector, {
