@@ -15,8 +15,13 @@
 import { announceBurst, ArpSender, sendGratuitousArp } from "../lib/arp/mod.ts";
 import { getLink, replaceAddress, RouteSocket } from "../lib/netlink/mod.ts";
 import { sendUnsolicitedNa } from "../lib/ndp/mod.ts";
-import { addVeth, deleteNetns, ip, withNetns } from "../tests/support/netns.ts";
-import { rootSkipReason } from "../tests/support/root.ts";
+import {
+  addVeth,
+  deleteNetns,
+  ip,
+  rootSkipReason,
+  withNetns,
+} from "../testing/mod.ts";
 
 const INNER_ENV = "HV_BENCH_NETNS";
 const VIP = "10.79.0.100";

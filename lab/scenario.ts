@@ -1315,7 +1315,7 @@ function haVipDriver(
       // One cluster CA and a kubeadm-shaped serving certificate (no
       // 127.0.0.1 SAN), made once in the root namespace.
       const { loadOrGeneratePki } = await import(
-        "../tests/support/pki.ts"
+        "../testing/pki.ts"
       );
       const pki = await loadOrGeneratePki(pkiDir);
       caCert = pki.caCertFile;
@@ -1332,7 +1332,7 @@ function haVipDriver(
           "-A",
           "--cached-only",
           o.lockFlag,
-          `${repoRoot}/tests/support/api_server.ts`,
+          `${repoRoot}/testing/api_server_main.ts`,
           "--host",
           "127.0.0.1",
           "--port",
@@ -1615,7 +1615,7 @@ function namespaceEntries(repoRoot: string, impl: Implementation): string[] {
   if (impl === "ha-vip") {
     entries.push(
       `${repoRoot}/main.ts`,
-      `${repoRoot}/tests/support/api_server.ts`,
+      `${repoRoot}/testing/api_server_main.ts`,
     );
   }
   return entries;

@@ -1,4 +1,4 @@
-// Runs inside a test namespace (see tests/support/netns.ts): sends ARP
+// Runs inside a test namespace (see testing/netns.ts): sends ARP
 // with lib/arp, looking the interface up with lib/netlink.
 import {
   announceBurst,
@@ -7,7 +7,7 @@ import {
   sendGratuitousArp,
 } from "../../lib/arp/mod.ts";
 import { getLink } from "../../lib/netlink/mod.ts";
-import { serveAgent } from "../support/netns.ts";
+import { serveAgent } from "../../testing/netns.ts";
 
 await serveAgent({
   async announce(

@@ -13,11 +13,11 @@ import {
   ip,
   ipJson,
   NetnsAgent,
+  skipUnlessRoot,
   sysctl,
   withAgents,
   withNetns,
-} from "../support/netns.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("ARP kernel tests");
 const AGENT = new URL("./_agent.ts", import.meta.url);

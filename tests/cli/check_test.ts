@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { runBinary, runCli } from "../support/cli.ts";
+import { runBinary, runCli } from "../../testing/mod.ts";
 
 const examples = new URL("../../examples/", import.meta.url).pathname;
 

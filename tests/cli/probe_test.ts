@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { SimApiServer } from "../support/api_server.ts";
-import { runCli } from "../support/cli.ts";
-import { testPki } from "../support/pki.ts";
+import { runCli, SimApiServer, testPki } from "../../testing/mod.ts";
 
 const TOKEN = "probe-cli-token-8d2f6a1c4e";
 

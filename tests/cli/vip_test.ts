@@ -1,8 +1,13 @@
 /** `ha-vip vip add|remove` as an operator runs them, inside a namespace. */
 import assert from "node:assert/strict";
-import { addVeth, ip, ipJson, withNetns } from "../support/netns.ts";
-import { runInNetns as cli } from "../support/cli.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+import {
+  addVeth,
+  ip,
+  ipJson,
+  runInNetns as cli,
+  skipUnlessRoot,
+  withNetns,
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("ha-vip vip add/remove tests");
 

@@ -10,9 +10,9 @@ import {
   deleteNetns,
   ip,
   ipJson,
-} from "../support/netns.ts";
-import { runInNetns } from "../support/cli.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+  runInNetns,
+  skipUnlessRoot,
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("daemon tests");
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

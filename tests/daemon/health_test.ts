@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/config/mod.ts";
 import { resilientProbe, verdictReason } from "../../lib/daemon/mod.ts";
 import { createLogger } from "../../lib/observe/mod.ts";
-import { SimApiServer } from "../support/api_server.ts";
-import { testPki } from "../support/pki.ts";
+import { SimApiServer, testPki } from "../../testing/mod.ts";
 
 const TOKEN = "rotated-in-later-token-1b2c3d4e";
 

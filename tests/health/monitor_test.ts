@@ -5,8 +5,7 @@ import {
   type ProbeResult,
   type Verdict,
 } from "../../lib/health/mod.ts";
-import { SimApiServer } from "../support/api_server.ts";
-import { testPki } from "../support/pki.ts";
+import { SimApiServer, testPki } from "../../testing/mod.ts";
 import { captureLogger } from "../k8s/_support.ts";
 
 const READY: Verdict = { kind: "ready", detail: "/readyz ok" };

@@ -10,8 +10,8 @@ import { staticTokenSource } from "../../lib/k8s/mod.ts";
 import {
   SimApiServer,
   type SimApiServerOptions,
-} from "../support/api_server.ts";
-import { testPki } from "../support/pki.ts";
+  testPki,
+} from "../../testing/mod.ts";
 import {
   allRenderings,
   assertNoSecret,

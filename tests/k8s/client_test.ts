@@ -14,8 +14,7 @@ import {
   TimeoutError,
   TlsError,
 } from "../../lib/k8s/mod.ts";
-import { SimApiServer } from "../support/api_server.ts";
-import { testPki } from "../support/pki.ts";
+import { SimApiServer, testPki } from "../../testing/mod.ts";
 import { captureLogger, withTempDir } from "./_support.ts";
 
 const ADMIN = "admin-token-0123456789";

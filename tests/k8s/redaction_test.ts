@@ -11,8 +11,7 @@ import {
   HttpStatusError,
   staticTokenSource,
 } from "../../lib/k8s/mod.ts";
-import { SimApiServer, statusResponse } from "../support/api_server.ts";
-import { testPki } from "../support/pki.ts";
+import { SimApiServer, statusResponse, testPki } from "../../testing/mod.ts";
 import {
   allRenderings,
   assertNoSecret,

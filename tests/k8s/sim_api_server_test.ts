@@ -5,7 +5,8 @@ import { probeOnce } from "../../lib/health/mod.ts";
 import { staticTokenSource } from "../../lib/k8s/mod.ts";
 import { withTempDir } from "./_support.ts";
 
-const SCRIPT = new URL("../support/api_server.ts", import.meta.url).pathname;
+const SCRIPT =
+  new URL("../../testing/api_server_main.ts", import.meta.url).pathname;
 
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();

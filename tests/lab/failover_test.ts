@@ -34,7 +34,7 @@
  * Needs root; skips with one line otherwise.
  */
 import assert from "node:assert/strict";
-import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   type EventKind,
   type EventMeasurement,

@@ -21,7 +21,7 @@
  * log directory; HV_LAB_TIMELINE=1 prints the timeline of a passing run.
  */
 import assert from "node:assert/strict";
-import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   cacheForNamespaces,
   ClientTracker,

@@ -4,7 +4,7 @@
  * holders at once). Needs root; skips with one line otherwise.
  */
 import assert from "node:assert/strict";
-import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   createTopology,
   dualTimes,

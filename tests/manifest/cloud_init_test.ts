@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { INSTALL_SCRIPT_URL, VERSION } from "../../lib/build/mod.ts";
 import { shellQuote } from "../../lib/manifest/mod.ts";
-import { runCli } from "../support/cli.ts";
-import { skipUnlessInstalled } from "../support/tools.ts";
+import { runCli, skipUnlessInstalled } from "../../testing/mod.ts";
 
 const FLAGS = [
   "--vip",

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
 import { EXAMPLES, render } from "../../release/examples.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli } from "../../testing/mod.ts";
 
 const dir = new URL("../../examples/", import.meta.url).pathname;
 

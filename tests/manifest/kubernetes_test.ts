@@ -16,7 +16,7 @@ import {
 } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { Pod, ServiceAccount } from "kubernetes-models/v1";
 import { IMAGE } from "../../lib/build/mod.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli } from "../../testing/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;

@@ -5,9 +5,11 @@
  * directives issue 7 item 15 asks for; the start before kubeadm.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../support/cli.ts";
-import { rootSkipReason } from "../support/root.ts";
-import { skipUnlessInstalled } from "../support/tools.ts";
+import {
+  rootSkipReason,
+  runCli,
+  skipUnlessInstalled,
+} from "../../testing/mod.ts";
 
 const FLAGS = ["--vip", "192.168.1.100/24", "--interface", "eth0"];
 

@@ -27,9 +27,11 @@
  * compiled binary does not write).
  */
 import assert from "node:assert/strict";
-import { runCli } from "../support/cli.ts";
-import { skipUnlessRoot } from "../support/root.ts";
-import { skipUnlessInstalled } from "../support/tools.ts";
+import {
+  runCli,
+  skipUnlessInstalled,
+  skipUnlessRoot,
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("unit sandbox tests") ||
   skipUnlessInstalled("unit sandbox tests", [
@@ -183,7 +185,7 @@ Deno.test({
           "run",
           "-A",
           "--cached-only",
-          new URL("../support/api_server.ts", import.meta.url).pathname,
+          new URL("../../testing/api_server_main.ts", import.meta.url).pathname,
           "--port",
           "6443",
           "--cert-dir",

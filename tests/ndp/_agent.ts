@@ -1,4 +1,4 @@
-// Runs inside a test namespace (see tests/support/netns.ts): sends
+// Runs inside a test namespace (see testing/netns.ts): sends
 // neighbour advertisements with lib/ndp.
 import { getLink } from "../../lib/netlink/mod.ts";
 import {
@@ -6,7 +6,7 @@ import {
   NdpSender,
   type NeighborAdvertisement,
 } from "../../lib/ndp/mod.ts";
-import { serveAgent } from "../support/netns.ts";
+import { serveAgent } from "../../testing/netns.ts";
 
 await serveAgent({
   async announce(

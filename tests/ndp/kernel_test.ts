@@ -12,10 +12,10 @@ import {
   ip,
   ipJson,
   type NetnsAgent,
+  skipUnlessRoot,
   withAgents,
   withNetns,
-} from "../support/netns.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("NDP kernel tests");
 const AGENT = new URL("./_agent.ts", import.meta.url);

@@ -1,7 +1,7 @@
-// Runs inside a test namespace (see tests/support/netns.ts): exposes the
+// Runs inside a test namespace (see testing/netns.ts): exposes the
 // lib/netlink operations to the test over JSON lines.
 import * as nl from "../../lib/netlink/mod.ts";
-import { serveAgent } from "../support/netns.ts";
+import { serveAgent } from "../../testing/netns.ts";
 
 await serveAgent({
   getLink: (a: { name: string }) => nl.getLink(a.name),

@@ -1,5 +1,5 @@
 // Real rtnetlink in namespaces this file creates and removes. The lib code
-// runs in an agent process inside the namespace (tests/support/netns.ts);
+// runs in an agent process inside the namespace (testing/netns.ts);
 // `ip -j` is the independent witness.
 import assert from "node:assert/strict";
 import type { Address, Link } from "../../lib/netlink/mod.ts";
@@ -9,10 +9,10 @@ import {
   ip,
   ipJson,
   NetnsAgent,
+  skipUnlessRoot,
   withAgents,
   withNetns,
-} from "../support/netns.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("netlink kernel tests");
 const AGENT = new URL("./_agent.ts", import.meta.url);

@@ -12,7 +12,7 @@
  * `manifest`, install.
  */
 import { buildRelease, sha256Sums } from "../../release/mod.ts";
-import { generatePki } from "../support/pki.ts";
+import { generatePki } from "../../testing/mod.ts";
 
 /** What a test release folder holds, and how it is served. */
 export interface TestReleases {

@@ -20,8 +20,7 @@ import {
   type TestReleases,
   V,
 } from "./_installer_env.ts";
-import { skipUnlessRoot } from "../support/root.ts";
-import { skipUnlessInstalled } from "../support/tools.ts";
+import { skipUnlessInstalled, skipUnlessRoot } from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("installer tests (mount namespaces)") ||
   skipUnlessInstalled("installer tests", [

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { REPOSITORY, VERSION } from "../../lib/build/mod.ts";
 import { assetNames } from "../../release/mod.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli } from "../../testing/mod.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const readme = await Deno.readTextFile(`${root}README.md`);

@@ -1,6 +1,6 @@
 /** install.sh and the uninstall script it writes are POSIX sh and shellcheck-clean. */
 import assert from "node:assert/strict";
-import { skipUnlessInstalled } from "../support/tools.ts";
+import { skipUnlessInstalled } from "../../testing/mod.ts";
 
 const installSh = new URL("../../install.sh", import.meta.url).pathname;
 

@@ -1,7 +1,7 @@
 // Sockets over FFI. UDP on loopback needs no privileges; these run as any
 // user (with --allow-ffi).
 import assert from "node:assert/strict";
-import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   AF_INET,
   AF_NETLINK,

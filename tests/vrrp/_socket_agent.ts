@@ -12,7 +12,7 @@ import {
   type VrrpSocket,
   type VrrpSocketOptions,
 } from "../../lib/vrrp/mod.ts";
-import { serveAgent } from "../support/netns.ts";
+import { serveAgent } from "../../testing/netns.ts";
 
 let sock: VrrpSocket | null = null;
 

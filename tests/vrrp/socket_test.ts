@@ -4,14 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { skipUnlessRoot } from "../support/root.ts";
 import {
   addVeth,
   ip,
   type NetnsAgent,
+  skipUnlessRoot,
   withAgents,
   withNetns,
-} from "../support/netns.ts";
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("VRRP socket namespace tests");
 const AGENT = new URL("./_socket_agent.ts", import.meta.url);

@@ -9,18 +9,24 @@
  * Switches at runtime: unready (which checks fail), slow (delay every API
  * response), refuse (close the listener; reopen on the same port).
  *
- * Standalone (for labs in network namespaces):
+ * Routes come in route sets (`api_leases.ts`; {@link RouteSet}), each in its
+ * own file, registered through {@link SimApiServer.route}; a new resource
+ * is a new file, not an edit of this one. The standalone process is
+ * `api_server_main.ts`.
  *
- * ```sh
- * deno run -A tests/support/api_server.ts --host 127.0.0.1 --port 6443 \
- *   --cert-dir /tmp/pki --token s3cret --control-port 7443
- * curl -X POST 'http://127.0.0.1:7443/unready?checks=etcd'
- * ```
- *
- * Run with `--help` for all flags and control endpoints.
+ * @module
  */
 
-import { loadOrGeneratePki, testPki } from "./pki.ts";
+import {
+  jsonResponse,
+  type Route,
+  type RouteKind,
+  type RouteSet,
+  statusResponse,
+  textResponse,
+} from "./api_http.ts";
+import { leaseRoutes } from "./api_leases.ts";
+import { testPki } from "./pki.ts";
 
 /** What an authenticated user may access. */
 export interface TokenPolicy {
@@ -112,6 +118,8 @@ export interface SimApiServerOptions {
   failing?: string[];
   /** Delay before every API response, ms (Infinity: until changed). */
   delayMs?: number;
+  /** Resource routes; default the Leases of a fresh store ({@link leaseRoutes}). */
+  routes?: RouteSet[];
 }
 
 /** A request the server saw (tests assert on tokens; this is test code). */
@@ -123,30 +131,6 @@ export interface RecordedRequest {
   status: number;
 }
 
-/** What a route handler gets. */
-export interface RouteContext {
-  request: Request;
-  url: URL;
-  params: Record<string, string | undefined>;
-  /** The authenticated user (`system:anonymous` without a token). */
-  user: string;
-  server: SimApiServer;
-}
-
-/** How a route is authorized: a non-resource URL, or a resource (for 403 text). */
-export type RouteKind =
-  | { type: "nonResource" }
-  | { type: "resource"; group: string; resource: string };
-
-/** A route: method + URLPattern pathname. */
-export interface Route {
-  method: string;
-  pattern: URLPattern;
-  kind: RouteKind;
-  handler: (ctx: RouteContext) => Response | Promise<Response>;
-}
-
-/** A runtime control command (HTTP control endpoint, control file, tests). */
 export interface ControlCommand {
   /** Failing check names; `[]` = ready. */
   failing?: string[];
@@ -159,50 +143,6 @@ export interface ControlCommand {
   tokens?: Record<string, TokenPolicy>;
   /** Tokens to remove. */
   removeTokens?: string[];
-}
-
-/** A JSON response with kube-apiserver's headers. */
-export function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body) + "\n", {
-    status,
-    headers: {
-      "content-type": "application/json",
-      "cache-control": "no-cache, private",
-      "audit-id": crypto.randomUUID(),
-    },
-  });
-}
-
-/** A Kubernetes `Status` failure body. */
-export function statusResponse(
-  code: number,
-  reason: string,
-  message: string,
-  details?: Record<string, unknown>,
-): Response {
-  const body: Record<string, unknown> = {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-  };
-  if (details) body.details = details;
-  body.code = code;
-  return jsonResponse(code, body);
-}
-
-function textResponse(status: number, text: string): Response {
-  return new Response(text, {
-    status,
-    headers: {
-      "content-type": "text/plain; charset=utf-8",
-      "x-content-type-options": "nosniff",
-      "cache-control": "no-cache, private",
-      "audit-id": crypto.randomUUID(),
-    },
-  });
 }
 
 function allowed(policy: "*" | string[], path: string): boolean {
@@ -221,28 +161,12 @@ const VERBS: Record<string, string> = {
   DELETE: "delete",
 };
 
-interface Lease {
-  apiVersion: "coordination.k8s.io/v1";
-  kind: "Lease";
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    resourceVersion: string;
-    creationTimestamp: string;
-    [k: string]: unknown;
-  };
-  spec?: Record<string, unknown>;
-}
-
 /** The simulated API server. */
 export class SimApiServer {
   readonly hostname: string;
   readonly plainHttp: boolean;
   /** Requests seen, oldest first (bounded). */
   readonly requests: RecordedRequest[] = [];
-  /** Lease objects by `namespace/name`. */
-  readonly leases = new Map<string, Lease>();
   #port: number;
   #cert?: string;
   #key?: string;
@@ -255,7 +179,7 @@ export class SimApiServer {
   #server?: Deno.HttpServer<Deno.NetAddr>;
   #serverAbort?: AbortController;
   #routes: Route[] = [];
-  #resourceVersion = 1000;
+  #routeSets: RouteSet[];
 
   private constructor(options: SimApiServerOptions) {
     this.hostname = options.hostname ?? "127.0.0.1";
@@ -268,7 +192,8 @@ export class SimApiServer {
     this.#failing = new Set(options.failing ?? []);
     this.#delayMs = options.delayMs ?? 0;
     this.#addHealthRoutes();
-    this.#addLeaseRoutes();
+    this.#routeSets = options.routes ?? [leaseRoutes()];
+    for (const set of this.#routeSets) set.install(this);
   }
 
   /** Starts a server (TLS with the test PKI unless `plainHttp`). */
@@ -409,7 +334,9 @@ export class SimApiServer {
       delayMs: Number.isFinite(this.#delayMs) ? this.#delayMs : null,
       anonymous: this.#anonymous,
       users: [...this.#tokens.values()].map((p) => p.user),
-      leases: [...this.leases.keys()],
+      ...Object.fromEntries(
+        this.#routeSets.map((set) => [set.name, set.state?.()]),
+      ),
     };
   }
 
@@ -598,409 +525,4 @@ export class SimApiServer {
         }),
     });
   }
-
-  #nextResourceVersion(): string {
-    return String(++this.#resourceVersion);
-  }
-
-  #addLeaseRoutes(): void {
-    const base = "/apis/coordination.k8s.io/v1/namespaces/:ns/leases";
-    const kind: RouteKind = {
-      type: "resource",
-      group: "coordination.k8s.io",
-      resource: "leases",
-    };
-    const notFound = (name: string) =>
-      statusResponse(
-        404,
-        "NotFound",
-        `leases.coordination.k8s.io "${name}" not found`,
-        {
-          name,
-          group: "coordination.k8s.io",
-          kind: "leases",
-        },
-      );
-    const readBody = async (request: Request): Promise<Lease | Response> => {
-      try {
-        const v = await request.json();
-        if (
-          !v || typeof v !== "object" || typeof v.metadata?.name !== "string"
-        ) {
-          return statusResponse(
-            400,
-            "BadRequest",
-            "lease body needs metadata.name",
-          );
-        }
-        return v as Lease;
-      } catch {
-        return statusResponse(400, "BadRequest", "the body is not JSON");
-      }
-    };
-    this.#routes.push({
-      method: "GET",
-      pattern: new URLPattern({ pathname: base }),
-      kind,
-      handler: ({ params }) =>
-        jsonResponse(200, {
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "LeaseList",
-          metadata: { resourceVersion: String(this.#resourceVersion) },
-          items: [...this.leases.values()].filter((l) =>
-            l.metadata.namespace === params.ns
-          ),
-        }),
-    });
-    this.#routes.push({
-      method: "POST",
-      pattern: new URLPattern({ pathname: base }),
-      kind,
-      handler: async ({ request, params }) => {
-        const body = await readBody(request);
-        if (body instanceof Response) return body;
-        const ns = params.ns!;
-        const name = body.metadata.name;
-        const key = `${ns}/${name}`;
-        if (this.leases.has(key)) {
-          return statusResponse(
-            409,
-            "AlreadyExists",
-            `leases.coordination.k8s.io "${name}" already exists`,
-            {
-              name,
-              group: "coordination.k8s.io",
-              kind: "leases",
-            },
-          );
-        }
-        const lease: Lease = {
-          ...body,
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: {
-            ...body.metadata,
-            name,
-            namespace: ns,
-            uid: crypto.randomUUID(),
-            resourceVersion: this.#nextResourceVersion(),
-            creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-          },
-        };
-        this.leases.set(key, lease);
-        return jsonResponse(201, lease);
-      },
-    });
-    this.#routes.push({
-      method: "GET",
-      pattern: new URLPattern({ pathname: `${base}/:name` }),
-      kind,
-      handler: ({ params }) => {
-        const lease = this.leases.get(`${params.ns}/${params.name}`);
-        return lease ? jsonResponse(200, lease) : notFound(params.name!);
-      },
-    });
-    this.#routes.push({
-      method: "PUT",
-      pattern: new URLPattern({ pathname: `${base}/:name` }),
-      kind,
-      handler: async ({ request, params }) => {
-        const body = await readBody(request);
-        if (body instanceof Response) return body;
-        const name = params.name!;
-        if (body.metadata.name !== name) {
-          return statusResponse(
-            400,
-            "BadRequest",
-            `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
-          );
-        }
-        const key = `${params.ns}/${name}`;
-        const current = this.leases.get(key);
-        if (!current) return notFound(name);
-        const rv = body.metadata.resourceVersion;
-        // Optimistic concurrency: a stale resourceVersion loses (no RV: unconditional, as for Leases).
-        if (
-          rv !== undefined && rv !== "" &&
-          rv !== current.metadata.resourceVersion
-        ) {
-          return statusResponse(
-            409,
-            "Conflict",
-            `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-            { name, group: "coordination.k8s.io", kind: "leases" },
-          );
-        }
-        const lease: Lease = {
-          ...body,
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: {
-            ...body.metadata,
-            name,
-            namespace: params.ns!,
-            uid: current.metadata.uid,
-            creationTimestamp: current.metadata.creationTimestamp,
-            resourceVersion: this.#nextResourceVersion(),
-          },
-        };
-        this.leases.set(key, lease);
-        return jsonResponse(200, lease);
-      },
-    });
-    this.#routes.push({
-      method: "DELETE",
-      pattern: new URLPattern({ pathname: `${base}/:name` }),
-      kind,
-      handler: ({ params }) => {
-        const key = `${params.ns}/${params.name}`;
-        const current = this.leases.get(key);
-        if (!current) return notFound(params.name!);
-        this.leases.delete(key);
-        return jsonResponse(200, {
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Success",
-          details: {
-            name: params.name,
-            group: "coordination.k8s.io",
-            kind: "leases",
-            uid: current.metadata.uid,
-          },
-        });
-      },
-    });
-  }
 }
-
-// ---------------------------------------------------------------------------
-// Standalone mode.
-
-const USAGE = `simulated kube-apiserver for ha-vip tests and labs
-
-usage: deno run -A tests/support/api_server.ts [flags]
-
-  --host ADDR              listen address (default 127.0.0.1)
-  --port N                 listen port (default 6443; 0 = random)
-  --cert-dir DIR           kubeadm-style PKI: ca.crt, apiserver.crt, apiserver.key
-                           (generated there if missing); default: a temp dir
-  --node-name NAME         SAN of a generated certificate (default cp-1)
-  --node-ip IP             SAN of a generated certificate (default 10.0.0.11)
-  --plain-http             no TLS
-  --token T                a token with full access (user "admin"; repeatable)
-  --forbidden-token T      a token that authenticates but may access nothing
-  --reader-token T         a token allowed /readyz /livez /healthz only
-  --anonymous MODE         allow (default) | unauthorized | forbidden
-  --unready CHECKS         start unready, CHECKS comma-separated (e.g. etcd)
-  --delay-ms N             delay every API response
-  --control-host ADDR      control endpoint address (default: --host)
-  --control-port N         control endpoint port (default 0 = random; -1 = none)
-  --control-file PATH      also poll PATH (JSON ControlCommand) every 100 ms
-
-control endpoint (plain HTTP):
-  GET  /state                         current state as JSON
-  POST /ready                         all checks pass
-  POST /unready?checks=etcd,...       these checks fail (default etcd)
-  POST /delay?ms=N                    delay responses (ms=inf: stall)
-  POST /refuse  |  POST /accept       close / reopen the API listener
-  POST /anonymous?mode=MODE
-  POST /control  (JSON body)          {"failing":[],"delayMs":0,"listening":true,...}
-  POST /shutdown
-
-prints one JSON line {"event":"listening",...} when up; SIGTERM/SIGINT stop it.`;
-
-function parseArgs(args: string[]): Map<string, string[]> {
-  const flags = new Map<string, string[]>();
-  const booleans = new Set(["plain-http", "help"]);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("--")) throw new Error(`unexpected argument "${arg}"`);
-    let name = arg.slice(2);
-    let value: string;
-    const eq = name.indexOf("=");
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else if (booleans.has(name)) {
-      value = "true";
-    } else {
-      if (i + 1 >= args.length) throw new Error(`--${name} needs a value`);
-      value = args[++i];
-    }
-    flags.set(name, [...(flags.get(name) ?? []), value]);
-  }
-  return flags;
-}
-
-function controlHandler(
-  server: SimApiServer,
-  shutdown: () => void,
-): (req: Request) => Promise<Response> {
-  return async (req) => {
-    const url = new URL(req.url);
-    const ok = () => jsonResponse(200, server.state());
-    const q = url.searchParams;
-    try {
-      if (req.method === "GET" && url.pathname === "/state") return ok();
-      if (req.method !== "POST") {
-        return jsonResponse(405, { error: "use POST" });
-      }
-      switch (url.pathname) {
-        case "/ready":
-          server.setReady();
-          return ok();
-        case "/unready":
-          server.setUnready(
-            q.get("checks")?.split(",").filter(Boolean) ?? ["etcd"],
-          );
-          return ok();
-        case "/delay": {
-          const ms = q.get("ms") ?? "0";
-          server.setDelay(ms === "inf" ? Infinity : Number(ms));
-          return ok();
-        }
-        case "/refuse":
-          await server.refuse();
-          return ok();
-        case "/accept":
-          server.accept();
-          return ok();
-        case "/anonymous":
-          server.setAnonymous((q.get("mode") ?? "allow") as AnonymousMode);
-          return ok();
-        case "/control":
-          await server.control(await req.json());
-          return ok();
-        case "/shutdown":
-          setTimeout(shutdown, 0);
-          return ok();
-      }
-      return jsonResponse(404, { error: `unknown control ${url.pathname}` });
-    } catch (err) {
-      return jsonResponse(400, { error: String(err) });
-    }
-  };
-}
-
-async function main(args: string[]): Promise<number> {
-  let flags: Map<string, string[]>;
-  try {
-    flags = parseArgs(args);
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const one = (name: string) => flags.get(name)?.at(-1);
-  if (one("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  const host = one("host") ?? "127.0.0.1";
-  const plainHttp = one("plain-http") === "true";
-  let caCertFile: string | undefined;
-  let cert: string | undefined;
-  let key: string | undefined;
-  if (!plainHttp) {
-    const dir = one("cert-dir") ??
-      await Deno.makeTempDir({ prefix: "ha-vip-sim-pki-" });
-    const pki = await loadOrGeneratePki(dir, {
-      nodeName: one("node-name"),
-      nodeIp: one("node-ip"),
-    });
-    caCertFile = pki.caCertFile;
-    cert = pki.serverCert;
-    key = pki.serverKey;
-  }
-  const tokens: Record<string, TokenPolicy> = {};
-  for (const t of flags.get("token") ?? []) {
-    tokens[t] = { user: "admin", allow: "*" };
-  }
-  for (const t of flags.get("forbidden-token") ?? []) {
-    tokens[t] = { user: "system:serviceaccount:kube-system:nobody", allow: [] };
-  }
-  for (const t of flags.get("reader-token") ?? []) {
-    tokens[t] = {
-      user: "system:serviceaccount:kube-system:ha-vip",
-      allow: ["/readyz", "/livez", "/healthz"],
-    };
-  }
-  const unready = one("unready");
-  const server = await SimApiServer.start({
-    hostname: host,
-    port: Number(one("port") ?? 6443),
-    plainHttp,
-    cert,
-    key,
-    tokens,
-    anonymous: (one("anonymous") ?? "allow") as AnonymousMode,
-    failing: unready ? unready.split(",").filter(Boolean) : [],
-    delayMs: Number(one("delay-ms") ?? 0),
-  });
-
-  let stopped = false;
-  const stopControl = new AbortController();
-  const done = Promise.withResolvers<void>();
-  const shutdown = () => {
-    if (stopped) return;
-    stopped = true;
-    stopControl.abort();
-    server.close().then(() => done.resolve());
-  };
-
-  let controlUrl: string | undefined;
-  const controlPort = Number(one("control-port") ?? 0);
-  if (controlPort >= 0) {
-    const control = Deno.serve({
-      hostname: one("control-host") ?? host,
-      port: controlPort,
-      signal: stopControl.signal,
-      onListen: () => {},
-    }, controlHandler(server, shutdown));
-    const a = control.addr;
-    controlUrl = `http://${
-      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
-    }:${a.port}`;
-  }
-
-  const controlFile = one("control-file");
-  if (controlFile) {
-    let last = "";
-    const poll = async () => {
-      if (stopped) return;
-      try {
-        const text = await Deno.readTextFile(controlFile);
-        if (text !== last && text.trim() !== "") {
-          last = text;
-          await server.control(JSON.parse(text));
-          console.log(
-            JSON.stringify({ event: "control", state: server.state() }),
-          );
-        }
-      } catch {
-        // missing or half-written: try again
-      }
-      if (!stopped) setTimeout(poll, 100);
-    };
-    poll();
-  }
-
-  for (const sig of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(sig, shutdown);
-  }
-  console.log(JSON.stringify({
-    event: "listening",
-    url: server.url,
-    control: controlUrl,
-    controlFile,
-    caCertFile,
-    tlsServerName: plainHttp ? undefined : "kubernetes",
-  }));
-  await done.promise;
-  for (const sig of ["SIGTERM", "SIGINT"] as const) {
-    Deno.removeSignalListener(sig, shutdown);
-  }
-  return 0;
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,5 +1,5 @@
 /** Runs the CLI in-process with captured output. */
-import { main } from "../../lib/cli/mod.ts";
+import { main } from "../lib/cli/mod.ts";
 
 /** What one CLI invocation printed and returned. */
 export interface CliResult {
@@ -32,7 +32,7 @@ export async function runBinary(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<CliResult> {
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = new URL("../main.ts", import.meta.url).pathname;
   const bin = Deno.env.get("HA_VIP_BIN");
   const cmd = new Deno.Command(bin || Deno.execPath(), {
     args: bin ? args : ["run", "--allow-all", "--quiet", main, ...args],
@@ -58,7 +58,7 @@ export async function runInNetns(
   ns: string,
   args: string[],
 ): Promise<CliResult> {
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = new URL("../main.ts", import.meta.url).pathname;
   const r = await new Deno.Command("ip", {
     args: [
       "netns",

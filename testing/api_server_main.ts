@@ -1,0 +1,250 @@
+/**
+ * The simulated API server as a standalone process, for labs in network
+ * namespaces:
+ *
+ * ```sh
+ * deno run -A testing/api_server_main.ts --host 127.0.0.1 --port 6443 \
+ *   --cert-dir /tmp/pki --token s3cret --control-port 7443
+ * curl -X POST 'http://127.0.0.1:7443/unready?checks=etcd'
+ * ```
+ *
+ * Run with `--help` for all flags and control endpoints.
+ *
+ * @module
+ */
+
+import { jsonResponse } from "./api_http.ts";
+import {
+  type AnonymousMode,
+  SimApiServer,
+  type TokenPolicy,
+} from "./api_server.ts";
+import { loadOrGeneratePki } from "./pki.ts";
+
+const USAGE = `simulated kube-apiserver for ha-vip tests and labs
+
+usage: deno run -A testing/api_server_main.ts [flags]
+
+  --host ADDR              listen address (default 127.0.0.1)
+  --port N                 listen port (default 6443; 0 = random)
+  --cert-dir DIR           kubeadm-style PKI: ca.crt, apiserver.crt, apiserver.key
+                           (generated there if missing); default: a temp dir
+  --node-name NAME         SAN of a generated certificate (default cp-1)
+  --node-ip IP             SAN of a generated certificate (default 10.0.0.11)
+  --plain-http             no TLS
+  --token T                a token with full access (user "admin"; repeatable)
+  --forbidden-token T      a token that authenticates but may access nothing
+  --reader-token T         a token allowed /readyz /livez /healthz only
+  --anonymous MODE         allow (default) | unauthorized | forbidden
+  --unready CHECKS         start unready, CHECKS comma-separated (e.g. etcd)
+  --delay-ms N             delay every API response
+  --control-host ADDR      control endpoint address (default: --host)
+  --control-port N         control endpoint port (default 0 = random; -1 = none)
+  --control-file PATH      also poll PATH (JSON ControlCommand) every 100 ms
+
+control endpoint (plain HTTP):
+  GET  /state                         current state as JSON
+  POST /ready                         all checks pass
+  POST /unready?checks=etcd,...       these checks fail (default etcd)
+  POST /delay?ms=N                    delay responses (ms=inf: stall)
+  POST /refuse  |  POST /accept       close / reopen the API listener
+  POST /anonymous?mode=MODE
+  POST /control  (JSON body)          {"failing":[],"delayMs":0,"listening":true,...}
+  POST /shutdown
+
+prints one JSON line {"event":"listening",...} when up; SIGTERM/SIGINT stop it.`;
+
+function parseArgs(args: string[]): Map<string, string[]> {
+  const flags = new Map<string, string[]>();
+  const booleans = new Set(["plain-http", "help"]);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) throw new Error(`unexpected argument "${arg}"`);
+    let name = arg.slice(2);
+    let value: string;
+    const eq = name.indexOf("=");
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    } else if (booleans.has(name)) {
+      value = "true";
+    } else {
+      if (i + 1 >= args.length) throw new Error(`--${name} needs a value`);
+      value = args[++i];
+    }
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  return flags;
+}
+
+function controlHandler(
+  server: SimApiServer,
+  shutdown: () => void,
+): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const url = new URL(req.url);
+    const ok = () => jsonResponse(200, server.state());
+    const q = url.searchParams;
+    try {
+      if (req.method === "GET" && url.pathname === "/state") return ok();
+      if (req.method !== "POST") {
+        return jsonResponse(405, { error: "use POST" });
+      }
+      switch (url.pathname) {
+        case "/ready":
+          server.setReady();
+          return ok();
+        case "/unready":
+          server.setUnready(
+            q.get("checks")?.split(",").filter(Boolean) ?? ["etcd"],
+          );
+          return ok();
+        case "/delay": {
+          const ms = q.get("ms") ?? "0";
+          server.setDelay(ms === "inf" ? Infinity : Number(ms));
+          return ok();
+        }
+        case "/refuse":
+          await server.refuse();
+          return ok();
+        case "/accept":
+          server.accept();
+          return ok();
+        case "/anonymous":
+          server.setAnonymous((q.get("mode") ?? "allow") as AnonymousMode);
+          return ok();
+        case "/control":
+          await server.control(await req.json());
+          return ok();
+        case "/shutdown":
+          setTimeout(shutdown, 0);
+          return ok();
+      }
+      return jsonResponse(404, { error: `unknown control ${url.pathname}` });
+    } catch (err) {
+      return jsonResponse(400, { error: String(err) });
+    }
+  };
+}
+
+async function main(args: string[]): Promise<number> {
+  let flags: Map<string, string[]>;
+  try {
+    flags = parseArgs(args);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const one = (name: string) => flags.get(name)?.at(-1);
+  if (one("help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const host = one("host") ?? "127.0.0.1";
+  const plainHttp = one("plain-http") === "true";
+  let caCertFile: string | undefined;
+  let cert: string | undefined;
+  let key: string | undefined;
+  if (!plainHttp) {
+    const dir = one("cert-dir") ??
+      await Deno.makeTempDir({ prefix: "ha-vip-sim-pki-" });
+    const pki = await loadOrGeneratePki(dir, {
+      nodeName: one("node-name"),
+      nodeIp: one("node-ip"),
+    });
+    caCertFile = pki.caCertFile;
+    cert = pki.serverCert;
+    key = pki.serverKey;
+  }
+  const tokens: Record<string, TokenPolicy> = {};
+  for (const t of flags.get("token") ?? []) {
+    tokens[t] = { user: "admin", allow: "*" };
+  }
+  for (const t of flags.get("forbidden-token") ?? []) {
+    tokens[t] = { user: "system:serviceaccount:kube-system:nobody", allow: [] };
+  }
+  for (const t of flags.get("reader-token") ?? []) {
+    tokens[t] = {
+      user: "system:serviceaccount:kube-system:ha-vip",
+      allow: ["/readyz", "/livez", "/healthz"],
+    };
+  }
+  const unready = one("unready");
+  const server = await SimApiServer.start({
+    hostname: host,
+    port: Number(one("port") ?? 6443),
+    plainHttp,
+    cert,
+    key,
+    tokens,
+    anonymous: (one("anonymous") ?? "allow") as AnonymousMode,
+    failing: unready ? unready.split(",").filter(Boolean) : [],
+    delayMs: Number(one("delay-ms") ?? 0),
+  });
+
+  let stopped = false;
+  const stopControl = new AbortController();
+  const done = Promise.withResolvers<void>();
+  const shutdown = () => {
+    if (stopped) return;
+    stopped = true;
+    stopControl.abort();
+    server.close().then(() => done.resolve());
+  };
+
+  let controlUrl: string | undefined;
+  const controlPort = Number(one("control-port") ?? 0);
+  if (controlPort >= 0) {
+    const control = Deno.serve({
+      hostname: one("control-host") ?? host,
+      port: controlPort,
+      signal: stopControl.signal,
+      onListen: () => {},
+    }, controlHandler(server, shutdown));
+    const a = control.addr;
+    controlUrl = `http://${
+      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
+    }:${a.port}`;
+  }
+
+  const controlFile = one("control-file");
+  if (controlFile) {
+    let last = "";
+    const poll = async () => {
+      if (stopped) return;
+      try {
+        const text = await Deno.readTextFile(controlFile);
+        if (text !== last && text.trim() !== "") {
+          last = text;
+          await server.control(JSON.parse(text));
+          console.log(
+            JSON.stringify({ event: "control", state: server.state() }),
+          );
+        }
+      } catch {
+        // missing or half-written: try again
+      }
+      if (!stopped) setTimeout(poll, 100);
+    };
+    poll();
+  }
+
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, shutdown);
+  }
+  console.log(JSON.stringify({
+    event: "listening",
+    url: server.url,
+    control: controlUrl,
+    controlFile,
+    caCertFile,
+    tlsServerName: plainHttp ? undefined : "kubernetes",
+  }));
+  await done.promise;
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.removeSignalListener(sig, shutdown);
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
