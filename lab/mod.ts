@@ -2,7 +2,9 @@
  * The ha-vip lab as a library, for tests and benchmarks: a network of
  * namespaces on one machine ({@link createTopology}), a client-side prober
  * ({@link spawnProber}), per-node VIP watchers ({@link watchVip}) and the
- * failover scenario that ties them together ({@link runScenario}).
+ * failover scenario that ties them together ({@link runScenario}), and the
+ * pieces lab tests use to drive daemons by hand ({@link spawnHaVip},
+ * {@link spawnKeepalived}, {@link ClientView}, {@link kernelHolders}).
  *
  * ```ts
  * import { formatComparison, runScenario } from "./lab/mod.ts";
@@ -66,15 +68,12 @@ export {
 } from "./vip_watch.ts";
 export {
   type Bounds,
-  cacheForNamespaces,
   defaultBounds,
   defaultEvents,
   type EventKind,
   type EventMeasurement,
-  fmtS,
   type Gap,
   type Implementation,
-  keepalivedConfig,
   priorityOf,
   runScenario,
   type ScenarioEvent,
@@ -82,6 +81,29 @@ export {
   type ScenarioResult,
   type TimelineEntry,
 } from "./scenario.ts";
+export { type ClientGap, ClientView } from "./client_view.ts";
+export {
+  fetchStatus,
+  haveKeepalived,
+  haVipRunArgs,
+  type HaVipRunOptions,
+  type HaVipSpawnOptions,
+  keepalivedConfig,
+  type KeepalivedOptions,
+  kernelHolders,
+  spawnHaVip,
+  spawnKeepalived,
+  STATUS_PORT,
+} from "./daemons.ts";
+export {
+  cacheForNamespaces,
+  fmtS,
+  masterDownMs,
+  skewMs,
+  sleep,
+  waitUntil,
+  within,
+} from "./util.ts";
 export {
   clockTicks,
   cpuPercent,

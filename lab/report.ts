@@ -5,12 +5,12 @@
  * @module
  */
 
-import {
-  type EventMeasurement,
-  fmtS,
-  type ScenarioResult,
-  type TimelineEntry,
-} from "./scenario.ts";
+import type {
+  EventMeasurement,
+  ScenarioResult,
+  TimelineEntry,
+} from "./scenario_types.ts";
+import { fmtS } from "./util.ts";
 
 /** `+12.345s node1   crashed (SIGKILL)` */
 export function formatTimeline(e: TimelineEntry): string {

@@ -24,33 +24,48 @@ import assert from "node:assert/strict";
 import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   cacheForNamespaces,
-  ClientTracker,
-  haveKeepalived,
-  type HaVipStatus,
-  haVipStatus,
-  kernelHolders,
-  masterDownMs,
-  skewMs,
-  spawnHaVip,
-  spawnKeepalived,
-  waitUntil,
-  within,
-} from "../support/lab_daemons.ts";
-import {
+  ClientView,
   clip,
   createTopology,
   dualTimes,
+  fetchStatus,
   fmtS,
+  haveKeepalived,
+  haVipRunArgs,
   type Interval,
+  kernelHolders,
   type LabHost,
   type LabProcess,
+  masterDownMs,
   nowMs,
+  skewMs,
+  spawnHaVip,
+  spawnKeepalived,
   spawnProber,
+  STATUS_PORT,
   type Topology,
   total,
   type VipWatcher,
+  waitUntil,
   watchVip,
+  within,
 } from "../../lab/mod.ts";
+
+/** The repository root (where main.ts is). */
+const REPO_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The parts of ha-vip's `GET /status` the tests look at. */
+interface HaVipStatus {
+  holding?: boolean;
+  election?: {
+    state?: string;
+    master?: string | null;
+    holding?: boolean;
+    eligible?: boolean;
+  };
+  /** Set when /status could not be read. */
+  error?: string;
+}
 
 function skipReason(): boolean {
   // One line either way: no root, or root without keepalived.
@@ -159,7 +174,7 @@ if (SIGNAL_LATENCY_MS + skewMs(KA, A) >= A - 100) {
 
 interface Lab {
   topo: Topology;
-  client: ClientTracker;
+  client: ClientView;
   watchers: Map<string, VipWatcher>;
 }
 
@@ -238,7 +253,7 @@ async function haVipIn(
   let last: HaVipStatus = {};
   await waitUntil(
     async () => {
-      last = await haVipStatus(lab.topo, host);
+      last = await fetchStatus(lab.topo, host) as HaVipStatus;
       return last.election?.state === state &&
         (master === undefined || last.election?.master === master);
     },
@@ -259,7 +274,10 @@ Deno.test({
     "keepalived interop: preempt both ways and priority-0 handovers both ways in a mixed VRRPv3 group",
   ignore,
   async fn(t) {
-    const lockFlag = await cacheForNamespaces();
+    const lockFlag = await cacheForNamespaces(REPO_ROOT, [
+      `${REPO_ROOT}/main.ts`,
+      `${REPO_ROOT}/lab/prober.ts`,
+    ]);
     const logDir = await Deno.makeTempDir({ prefix: "ha-vip-interop-" });
     const topo = await createTopology({
       nodes: 2,
@@ -278,7 +296,7 @@ Deno.test({
         } ${text}`,
       );
     };
-    const client = new ClientTracker();
+    const client = new ClientView();
     const lab: Lab = { topo, client, watchers: new Map() };
     const [n1, n2] = topo.nodes;
     const daemonLine =
@@ -296,11 +314,22 @@ Deno.test({
       };
     const haVip = (host: LabHost, priority: number) => {
       say("test", `start ha-vip on ${host.name}, priority ${priority}`);
+      // Plain VRRP (every node counts as healthy), /status on loopback.
       return spawnHaVip(topo, host, {
-        priority,
-        advertIntervalMs: A,
+        repoRoot: REPO_ROOT,
         lockFlag,
-        onLine: daemonLine(`${host.name}/hv`),
+        args: haVipRunArgs(topo, host, {
+          priority,
+          advertIntervalMs: A,
+          extraArgs: [
+            "--no-k8s",
+            "--node-name",
+            host.name,
+            "--metrics-address",
+            `127.0.0.1:${STATUS_PORT}`,
+          ],
+        }),
+        onLine: (line, _stream, at) => daemonLine(`${host.name}/hv`)(line, at),
       });
     };
     const keepalived = (host: LabHost, priority: number) => {
@@ -308,7 +337,8 @@ Deno.test({
       return spawnKeepalived(topo, host, {
         priority,
         advertIntervalMs: A,
-        onLine: daemonLine(`${host.name}/ka`, KEEPALIVED_NOTEWORTHY),
+        onLine: (line, _stream, at) =>
+          daemonLine(`${host.name}/ka`, KEEPALIVED_NOTEWORTHY)(line, at),
       });
     };
 

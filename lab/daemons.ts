@@ -1,0 +1,494 @@
+/**
+ * The daemons on the lab's nodes: ha-vip (with a simulated API server per
+ * node) or keepalived, behind one {@link Driver} the scenario runner uses,
+ * plus the single-process helpers the lab tests use to start them by hand
+ * ({@link spawnHaVip}, {@link spawnKeepalived}) and to ask the kernel and
+ * ha-vip who holds the VIP ({@link kernelHolders}, {@link fetchStatus}).
+ *
+ * @module
+ */
+
+import type { LabHost, LabProcess, Topology } from "./topology.ts";
+import { nowMs } from "./topology.ts";
+import type { Interval, VipWatcher } from "./vip_watch.ts";
+import {
+  daemonLineHandler,
+  HA_VIP_INTERESTING,
+  KEEPALIVED_INTERESTING,
+  type Say,
+} from "./narration.ts";
+import { fmtS, within } from "./util.ts";
+
+/** Where every lab ha-vip serves /status (each on its namespace's loopback). */
+export const STATUS_PORT = 9480;
+
+/** A node of the scenario: the model's view and its processes. */
+export interface NodeState {
+  host: LabHost;
+  priority: number;
+  running: boolean;
+  ready: boolean;
+  linked: boolean;
+  /** How it is cut off when not linked. */
+  offline: "cut" | "partition" | null;
+  linkDown: Interval[];
+  daemon?: LabProcess;
+  api?: LabProcess;
+  watcher?: VipWatcher;
+  controlFile: string;
+  dir: string;
+  /** Resolvers waiting for the API server's control acknowledgement. */
+  controlAcks: (() => void)[];
+}
+
+/** What an implementation must do on a node. */
+export interface Driver {
+  /** Whether the daemon gates on the API server (unready moves the VIP). */
+  readonly healthGated: boolean;
+  prepare(): Promise<void>;
+  start(n: NodeState): Promise<void>;
+  /** Crashes the daemon; `at` is the moment of the fatal signal. */
+  crash(n: NodeState): Promise<{ label: string; at: number }>;
+  /** SIGTERM and wait for the exit; `at` is the moment of the SIGTERM. */
+  stop(n: NodeState): Promise<{ label: string; at: number }>;
+  /** Switches the API server; resolves with the time it took effect. */
+  setReady(n: NodeState, ready: boolean): Promise<number>;
+}
+
+/** Options of {@link spawnHaVip}. */
+export interface HaVipSpawnOptions {
+  /** The repository root (where main.ts is). */
+  repoRoot: string;
+  /** From `cacheForNamespaces`. */
+  lockFlag: string;
+  /** The `ha-vip` arguments (`run ...`). */
+  args: string[];
+  /** Called for every output line. */
+  onLine?: (line: string, stream: "out" | "err", atMs: number) => void;
+}
+
+/** `ha-vip ARGS` in `host`'s namespace, as `<host>-ha-vip`. */
+export function spawnHaVip(
+  topo: Topology,
+  host: LabHost,
+  o: HaVipSpawnOptions,
+): LabProcess {
+  return topo.spawn(host.netns, `${host.name}-ha-vip`, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--cached-only",
+    o.lockFlag,
+    `${o.repoRoot}/main.ts`,
+    ...o.args,
+  ], { cwd: o.repoRoot, onLine: o.onLine });
+}
+
+/** VRRP timers of `ha-vip run` on a lab node. */
+export interface HaVipRunOptions {
+  priority: number;
+  advertIntervalMs: number;
+  /** More `ha-vip run` flags. */
+  extraArgs?: string[];
+}
+
+/** `run` arguments for `host`: the lab VIP on its interface, /status on loopback. */
+export function haVipRunArgs(
+  topo: Topology,
+  host: LabHost,
+  o: HaVipRunOptions,
+): string[] {
+  return [
+    "run",
+    "--vip",
+    topo.vipCidr,
+    "--interface",
+    host.ifname,
+    "--priority",
+    String(o.priority),
+    "--advert-interval",
+    `${o.advertIntervalMs}ms`,
+    ...(o.extraArgs ?? []),
+  ];
+}
+
+/** Files of keepalived on a node. */
+function keepalivedFiles(dir: string) {
+  return {
+    conf: `${dir}/keepalived.conf`,
+    pid: `${dir}/keepalived.pid`,
+    vrrpPid: `${dir}/vrrp.pid`,
+    checkersPid: `${dir}/checkers.pid`,
+  };
+}
+
+/** Options of {@link spawnKeepalived}. */
+export interface KeepalivedOptions {
+  priority: number;
+  advertIntervalMs: number;
+  /** Where its configuration and PID files go. Default `<logDir>/<host>-keepalived`. */
+  dir?: string;
+  /** Called for every output line. */
+  onLine?: (line: string, stream: "out" | "err", atMs: number) => void;
+}
+
+/**
+ * keepalived on `host` as the lab starts it (`-n -l -D`, VRRPv3, the lab's
+ * {@link keepalivedConfig}: VRID 51 and exactly the VIP ha-vip carries).
+ * Stop it with `LabProcess.stop()`: SIGTERM to the parent, whose VRRP child
+ * then sends priority 0 and removes the VIP.
+ */
+export async function spawnKeepalived(
+  topo: Topology,
+  host: LabHost,
+  o: KeepalivedOptions,
+): Promise<LabProcess> {
+  const dir = o.dir ?? `${topo.logDir}/${host.name}-keepalived`;
+  await Deno.mkdir(dir, { recursive: true });
+  const f = keepalivedFiles(dir);
+  await Deno.writeTextFile(
+    f.conf,
+    keepalivedConfig({
+      routerId: host.name,
+      ifname: host.ifname,
+      priority: o.priority,
+      advertIntervalMs: o.advertIntervalMs,
+      vipCidr: topo.vipCidr,
+    }),
+  );
+  return topo.spawn(host.netns, `${host.name}-keepalived`, [
+    "/usr/sbin/keepalived",
+    "-n",
+    "-l",
+    "-D",
+    "-f",
+    f.conf,
+    "-p",
+    f.pid,
+    "-r",
+    f.vrrpPid,
+    "-c",
+    f.checkersPid,
+  ], { onLine: o.onLine });
+}
+
+/** Whether keepalived 2.x is installed where the lab expects it. */
+export function haveKeepalived(): boolean {
+  try {
+    return Deno.statSync("/usr/sbin/keepalived").isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** A keepalived 2.2 configuration equivalent to the ha-vip flags. */
+export function keepalivedConfig(o: {
+  routerId: string;
+  ifname: string;
+  priority: number;
+  advertIntervalMs: number;
+  vipCidr: string;
+  vrid?: number;
+}): string {
+  return `# ha-vip lab: the same VRRP group as ha-vip's defaults
+global_defs {
+  router_id ${o.routerId}
+  vrrp_version 3
+}
+
+vrrp_instance VI_1 {
+  state BACKUP
+  interface ${o.ifname}
+  virtual_router_id ${o.vrid ?? 51}
+  priority ${o.priority}
+  advert_int ${o.advertIntervalMs / 1000}
+  virtual_ipaddress {
+    ${o.vipCidr} dev ${o.ifname}
+  }
+}
+`;
+}
+
+/**
+ * The nodes whose interface has the VIP right now, from the kernel itself
+ * (`ip -j -4 addr` inside each node namespace).
+ */
+export async function kernelHolders(topo: Topology): Promise<string[]> {
+  const out: string[] = [];
+  for (const h of topo.nodes) {
+    const r = await topo.exec(h.netns, [
+      "ip",
+      "-j",
+      "-4",
+      "addr",
+      "show",
+      "dev",
+      h.ifname,
+    ]);
+    const links = JSON.parse(r.stdout || "[]") as {
+      addr_info?: { local?: string }[];
+    }[];
+    if (
+      links.some((l) => (l.addr_info ?? []).some((a) => a.local === topo.vip))
+    ) {
+      out.push(h.name);
+    }
+  }
+  return out;
+}
+
+/**
+ * `GET /status` of the ha-vip on `host` (its loopback is only reachable
+ * inside the namespace, so a `deno eval` fetches it there). An unreadable
+ * answer is `{ error }`.
+ */
+export async function fetchStatus(
+  topo: Topology,
+  host: LabHost,
+): Promise<Record<string, unknown>> {
+  const code =
+    `const r = await fetch("http://127.0.0.1:${STATUS_PORT}/status"); console.log(await r.text());`;
+  const r = await topo.exec(host.netns, [
+    Deno.execPath(),
+    "eval",
+    "--no-config",
+    "--quiet",
+    code,
+  ], { check: false });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { error: (r.stderr || r.stdout).trim().slice(0, 500) };
+  }
+}
+
+/** SIGTERM and wait for the exit (the planned stop of either daemon). */
+async function stopDaemon(
+  n: NodeState,
+): Promise<{ label: string; at: number }> {
+  const at = nowMs();
+  const st = await n.daemon!.stop(10000);
+  return {
+    label: `${n.host.name} stopped (SIGTERM; exited ${
+      st.signal ? `by ${st.signal}` : `with ${st.code}`
+    } after ${fmtS(nowMs() - at)})`,
+    at,
+  };
+}
+
+/** Options of {@link haVipDriver}. */
+export interface HaVipDriverOptions {
+  lockFlag: string;
+  advertIntervalMs: number;
+  stabilityWindowMs: number;
+  healthIntervalMs?: number;
+  vipLifetimeMs?: number;
+  extraArgs: string[];
+  verbose: boolean;
+  say: Say;
+}
+
+/** Starts `n`'s simulated API server (the standalone fixture) and waits until it listens. */
+async function startApiServer(
+  topo: Topology,
+  repoRoot: string,
+  n: NodeState,
+  o: { lockFlag: string; pkiDir: string; token: string },
+): Promise<void> {
+  await Deno.writeTextFile(n.controlFile, "");
+  const listening = Promise.withResolvers<void>();
+  n.api = topo.spawn(n.host.netns, `${n.host.name}-api-server`, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--cached-only",
+    o.lockFlag,
+    `${repoRoot}/testing/api_server_main.ts`,
+    ...["--host", "127.0.0.1", "--port", "6443", "--cert-dir", o.pkiDir],
+    ...["--node-name", n.host.name, "--node-ip", n.host.address],
+    ...["--reader-token", o.token, "--control-port", "-1"],
+    ...["--control-file", n.controlFile],
+  ], {
+    cwd: repoRoot,
+    onLine: (line, stream) => {
+      if (stream !== "out") return;
+      if (line.includes('"event":"listening"')) listening.resolve();
+      if (line.includes('"event":"control"')) {
+        for (const r of n.controlAcks.splice(0)) r();
+      }
+    },
+  });
+  const api = n.api;
+  const exited = api.status.then((s) =>
+    `${n.host.name}'s API server exited (code ${s.code}); see ${api.logFile}`
+  );
+  const up = await within(
+    Promise.race([listening.promise.then(() => null), exited]),
+    20000,
+    `${n.host.name}'s API server did not listen within 20 s; see ${api.logFile}`,
+  );
+  if (up !== null) throw new Error(up);
+}
+
+/** ha-vip's health and status flags on a lab node. */
+function haVipHealthArgs(
+  n: NodeState,
+  o: HaVipDriverOptions,
+  files: { caCert: string; tokenFile: string },
+): string[] {
+  return [
+    ...["--api-server", "https://127.0.0.1:6443", "--ca-cert", files.caCert],
+    ...["--token-file", files.tokenFile],
+    ...["--stability-window", `${o.stabilityWindowMs}ms`],
+    ...["--node-name", n.host.name],
+    ...["--metrics-address", `127.0.0.1:${STATUS_PORT}`],
+    ...(o.healthIntervalMs !== undefined
+      ? ["--health-interval", `${o.healthIntervalMs}ms`]
+      : []),
+    ...(o.vipLifetimeMs !== undefined
+      ? ["--vip-lifetime", `${Math.round(o.vipLifetimeMs / 1000)}s`]
+      : []),
+  ];
+}
+
+/** ha-vip on every node, each checking its own simulated API server. */
+export function haVipDriver(
+  topo: Topology,
+  repoRoot: string,
+  o: HaVipDriverOptions,
+): Driver {
+  const pkiDir = `${topo.logDir}/pki`;
+  const tokenFile = `${topo.logDir}/token`;
+  let token = "";
+  let caCert = "";
+  return {
+    healthGated: true,
+    async prepare() {
+      // One cluster CA and a kubeadm-shaped serving certificate (no
+      // 127.0.0.1 SAN), made once in the root namespace.
+      const { loadOrGeneratePki } = await import("../testing/pki.ts");
+      const pki = await loadOrGeneratePki(pkiDir);
+      caCert = pki.caCertFile;
+      token = crypto.randomUUID().replaceAll("-", "");
+      await Deno.writeTextFile(tokenFile, token + "\n", { mode: 0o600 });
+    },
+    async start(n) {
+      if (!n.api?.running) {
+        await startApiServer(topo, repoRoot, n, {
+          lockFlag: o.lockFlag,
+          pkiDir,
+          token,
+        });
+      }
+      const args = haVipRunArgs(topo, n.host, {
+        priority: n.priority,
+        advertIntervalMs: o.advertIntervalMs,
+        extraArgs: [
+          ...haVipHealthArgs(n, o, { caCert, tokenFile }),
+          ...o.extraArgs,
+        ],
+      });
+      n.daemon = spawnHaVip(topo, n.host, {
+        repoRoot,
+        lockFlag: o.lockFlag,
+        args,
+        onLine: daemonLineHandler(
+          n.host.name,
+          o.verbose,
+          o.say,
+          HA_VIP_INTERESTING,
+        ),
+      });
+    },
+    async crash(n) {
+      const at = nowMs();
+      n.daemon!.kill("SIGKILL");
+      await n.daemon!.status;
+      return { label: `${n.host.name} crashed (SIGKILL)`, at };
+    },
+    stop: stopDaemon,
+    async setReady(n, ready) {
+      const ack = new Promise<number>((r) =>
+        n.controlAcks.push(() => r(nowMs()))
+      );
+      await Deno.writeTextFile(
+        n.controlFile,
+        JSON.stringify({ failing: ready ? [] : ["etcd"] }),
+      );
+      // The server polls its control file every 100 ms and logs each change.
+      return await within(
+        ack,
+        3000,
+        `${n.host.name}'s API server ignored its control file`,
+      );
+    },
+  };
+}
+
+/**
+ * A real crash of keepalived. A plain SIGKILL of the parent is not one: its
+ * VRRP child gets SIGTERM (PDEATHSIG) and hands over cleanly. Freeze the
+ * parent so it cannot respawn the child, kill the child, then the parent.
+ */
+async function crashKeepalived(
+  topo: Topology,
+  n: NodeState,
+): Promise<{ label: string; at: number }> {
+  const parent = n.daemon!;
+  let child: number | null = null;
+  try {
+    child = Number(
+      (await Deno.readTextFile(keepalivedFiles(n.dir).vrrpPid)).trim(),
+    ) || null;
+  } catch {
+    child = null; // no VRRP process (yet): the parent is all there is
+  }
+  // Both PIDs are checked first so the signals follow each other at once.
+  if (child !== null && !await topo.ownsPid(child)) child = null;
+  if (!await topo.ownsPid(parent.pid)) {
+    throw new Error(`keepalived ${parent.pid} is not in our namespaces`);
+  }
+  const at = nowMs();
+  if (child !== null) {
+    Deno.kill(parent.pid, "SIGSTOP");
+    Deno.kill(child, "SIGKILL");
+  }
+  parent.kill("SIGKILL");
+  await parent.status;
+  return {
+    label: `${n.host.name} crashed (SIGKILL of keepalived's VRRP process ${
+      child ?? "?"
+    }, then of its frozen parent ${parent.pid})`,
+    at,
+  };
+}
+
+/** keepalived on every node (no API server check: no track_script). */
+export function keepalivedDriver(
+  topo: Topology,
+  o: { advertIntervalMs: number; verbose: boolean; say: Say },
+): Driver {
+  return {
+    healthGated: false,
+    async prepare() {},
+    async start(n) {
+      n.daemon = await spawnKeepalived(topo, n.host, {
+        priority: n.priority,
+        advertIntervalMs: o.advertIntervalMs,
+        dir: n.dir,
+        onLine: daemonLineHandler(
+          n.host.name,
+          o.verbose,
+          o.say,
+          KEEPALIVED_INTERESTING,
+        ),
+      });
+    },
+    crash: (n) => crashKeepalived(topo, n),
+    stop: stopDaemon,
+    setReady() {
+      // keepalived has no API server check in this lab (no track_script).
+      return Promise.resolve(nowMs());
+    },
+  };
+}

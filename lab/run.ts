@@ -1,0 +1,108 @@
+/**
+ * The state of one scenario run, shared by the runner, the fault drivers
+ * and the measurement: the timing parameters, the topology, the nodes as
+ * the lab models them, the client's view, the daemon driver, and the model
+ * questions (who is eligible, who should hold the VIP, who does).
+ *
+ * @module
+ */
+
+import type { ClientView } from "./client_view.ts";
+import type { Driver, NodeState } from "./daemons.ts";
+import type { Say } from "./narration.ts";
+import type {
+  EventKind,
+  Implementation,
+  ScenarioOptions,
+} from "./scenario_types.ts";
+import type { Topology } from "./topology.ts";
+
+/** The timing parameters of a run, ms. */
+export interface Timing {
+  /** VRRP advertisement interval. */
+  A: number;
+  /** ha-vip stability window (0 for keepalived). */
+  W: number;
+  /** ha-vip health interval (0 for keepalived). */
+  H: number;
+  /** ha-vip VIP lifetime (0 for keepalived). */
+  L: number;
+}
+
+/** One run of the scenario. */
+export interface Run extends Timing {
+  impl: Implementation;
+  options: ScenarioOptions;
+  topo: Topology;
+  nodes: NodeState[];
+  client: ClientView;
+  driver: Driver;
+  say: Say;
+  /** When each node gained / lost the VIP (epoch ms). */
+  vipGained: Map<string, number[]>;
+  vipLost: Map<string, number[]>;
+  /** A daemon that died on its own; fails the run at the next check. */
+  fatal: Error | null;
+  /** From here on every exit is expected. */
+  closing: boolean;
+}
+
+/** Holding the VIP alone, stable this long, settles an event. */
+export const SETTLE_STABLE_MS = 1000;
+
+/**
+ * How long an event may take to settle: Deno start-up, the stability
+ * window, health checks, failover, expiry. A heal may leave the client
+ * pointing at the loser until its neighbour entry re-resolves: up to 1.5 ×
+ * base_reachable_time (30 s) + the 5 s DELAY + 3 unicast probes. Waiting
+ * that long measures the whole outage.
+ */
+export function settleTimeout(t: Timing, kind?: EventKind): number {
+  return 10000 + t.W + 2 * t.H + 6 * t.A + t.L +
+    (kind === "heal" ? 50000 : 0);
+}
+
+/** How long an extra holder may linger once the expected one holds the VIP. */
+export function leftoverTimeout(run: Run): number {
+  return run.impl === "ha-vip" ? run.L + 2000 : 4 * run.A + 2000;
+}
+
+/** The node called `name`. */
+export function byName(run: Run, name: string): NodeState {
+  const n = run.nodes.find((x) => x.host.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+/** `node2` for a node's MAC (`nobody` for null). */
+export function nameOfMac(run: Run, mac: string | null): string {
+  return mac === null ? "nobody" : run.topo.hostByMac(mac)?.name ?? mac;
+}
+
+/** Throws the error of a daemon that died on its own. */
+export function checkFatal(run: Run): void {
+  if (run.fatal) throw run.fatal;
+}
+
+/** May `n` hold the VIP, as the lab models it? */
+export function eligible(run: Run, n: NodeState): boolean {
+  return n.running && n.linked && (n.ready || !run.driver.healthGated);
+}
+
+/** The node that should hold the VIP: the eligible one with the highest priority. */
+export function expectedHolder(run: Run): NodeState | null {
+  const c = run.nodes.filter((n) => eligible(run, n))
+    .sort((a, b) => b.priority - a.priority);
+  return c[0] ?? null;
+}
+
+/** Connected nodes holding the VIP now. */
+export function connectedHolders(run: Run): NodeState[] {
+  return run.nodes.filter((n) => n.linked && n.watcher!.holding);
+}
+
+/** The single connected holder (null: none or several). */
+export function currentHolder(run: Run): NodeState | null {
+  const h = connectedHolders(run);
+  return h.length === 1 ? h[0] : null;
+}
