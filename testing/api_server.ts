@@ -129,6 +129,8 @@ export interface RecordedRequest {
   /** The bearer token sent, if any. */
   token?: string;
   status: number;
+  /** The client's port: requests with the same one came over one connection. */
+  clientPort: number;
 }
 
 export interface ControlCommand {
@@ -232,7 +234,8 @@ export class SimApiServer {
   #listen(): void {
     if (this.#server) return;
     const abort = new AbortController();
-    const handler = (req: Request) => this.#handle(req);
+    const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
+      this.#handle(req, info.remoteAddr.port);
     const common = {
       hostname: this.hostname,
       port: this.#port,
@@ -366,7 +369,7 @@ export class SimApiServer {
     });
   }
 
-  async #handle(request: Request): Promise<Response> {
+  async #handle(request: Request, clientPort: number): Promise<Response> {
     const url = new URL(request.url);
     const auth = request.headers.get("authorization");
     const token = auth?.match(/^Bearer (.+)$/i)?.[1];
@@ -376,6 +379,7 @@ export class SimApiServer {
       path: url.pathname + url.search,
       token,
       status: res.status,
+      clientPort,
     });
     if (this.requests.length > 1000) this.requests.shift();
     return res;

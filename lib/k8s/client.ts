@@ -1,21 +1,37 @@
 /**
- * A small API-server client: one HTTP/1.1 request per connection over
- * `Deno.connect` + `Deno.startTls`.
+ * A small API-server client: HTTP/1.1 by `node:http` over a connection that
+ * Deno has verified (see `_socket.ts`), one kept-alive connection reused
+ * from request to request.
  *
- * Why not `fetch`: `Deno.createHttpClient` verifies the URL's host and has no
- * server-name override, and a kubeadm serving certificate has no 127.0.0.1
- * SAN, so `https://127.0.0.1:6443` could not be verified against the
- * cluster CA. `Deno.startTls({ hostname })` verifies the chain against
+ * Why not `fetch`: `Deno.createHttpClient` verifies the URL's host and has
+ * no server-name override, and a kubeadm serving certificate has no
+ * 127.0.0.1 SAN, so `https://127.0.0.1:6443` could not be verified against
+ * the cluster CA. `Deno.startTls({ hostname })` verifies the chain against
  * `caCerts` *and* the certificate against `hostname`, which we set to the
  * configured server name while connecting to the URL's address.
  *
- * Connections are not reused (`Connection: close`): a request every couple of
- * seconds to a local server does not need pooling, and a fresh connection
- * per probe is what a health check should measure.
+ * Keep-alive: the health probe runs every couple of seconds and the Lease
+ * elector every `retry_period`; a TLS handshake per request costs both
+ * sides far more CPU than the request (see `deno task bench`). One idle
+ * connection is kept; a request finding it busy opens another, closed
+ * afterwards. A connection the server closes while idle is noticed at once
+ * (it is read while idle) and dropped; a GET that fails on a reused
+ * connection before any response is retried once on a fresh one, as Go's
+ * net/http does for replayable requests.
  */
 
-import { encodeRequest, ResponseDecoder } from "./_http1.ts";
-import { type ByteStream, connectUnverifiedTls, writeAll } from "./_stream.ts";
+import type { Duplex } from "node:stream";
+import {
+  checkHeaders,
+  exchange,
+  isReservedHeader,
+  type Received,
+} from "./_exchange.ts";
+import {
+  connectPlain,
+  connectUnverifiedTls,
+  connectVerifiedTls,
+} from "./_socket.ts";
 import { WatchedFile } from "./_watched_file.ts";
 import type { TokenSource } from "./credentials.ts";
 import {
@@ -35,6 +51,9 @@ export const DEFAULT_TLS_SERVER_NAME = "kubernetes";
 
 /** Default response body limit: 1 MiB. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Default response head (status line and headers) limit: 64 KiB. */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 
 /** Options of {@link ApiClient}. */
 export interface ApiClientOptions {
@@ -58,6 +77,13 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Response body limit. Default {@link DEFAULT_MAX_RESPONSE_BYTES}. */
   maxResponseBytes?: number;
+  /** Response head limit. Default {@link DEFAULT_MAX_HEADER_BYTES}. */
+  maxHeaderBytes?: number;
+  /**
+   * Keep one connection open between requests (default true). False: a
+   * fresh connection (and TLS handshake) per request, `Connection: close`.
+   */
+  keepAlive?: boolean;
   /** Default `ha-vip`. */
   userAgent?: string;
   /** Debug line per request; the insecure-TLS warning. */
@@ -142,9 +168,38 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
+/** A connection handed out for one request. */
+interface Lease {
+  socket: Duplex;
+  /** It served an earlier request (a failure may be a stale connection). */
+  reused: boolean;
+  /** The CA bundle it was verified with (a changed bundle retires it). */
+  caKey: string;
+  /** While idle: forgets it when the peer closes it. */
+  onClose?: () => void;
+}
+
+/** What one request needs once credentials are read. */
+interface Prepared {
+  method: string;
+  target: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  caCerts?: string[];
+  secret?: Secret;
+}
+
+/** The request's deadline: the timer and the caller's signal, as one signal. */
+interface Deadline {
+  ctx: FailureContext;
+  signal: AbortSignal;
+  done(): void;
+}
+
 /**
- * A client for one API server. Stateless apart from cached file reads; safe
- * to share between the health probe and the Lease elector.
+ * A client for one API server, safe to share between the health probe and
+ * the Lease elector. Holds one idle kept-alive connection; call
+ * {@link ApiClient.close} (or `using`) when done with it.
  */
 export class ApiClient {
   /** The base URL. */
@@ -159,10 +214,14 @@ export class ApiClient {
   readonly #tokenSource?: TokenSource;
   readonly #timeoutMs: number;
   readonly #maxBody: number;
+  readonly #maxHeader: number;
+  readonly #keepAlive: boolean;
   readonly #userAgent: string;
   readonly #logger: Logger;
   readonly #caText?: string;
   readonly #caFile?: WatchedFile;
+  #idle?: Lease;
+  #closed = false;
 
   /** Validates the URL; reads nothing yet (files are read per request). Warns once when verification is disabled. */
   constructor(options: ApiClientOptions) {
@@ -188,6 +247,8 @@ export class ApiClient {
     this.#tokenSource = options.tokenSource;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBody = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#keepAlive = options.keepAlive ?? true;
     this.#userAgent = options.userAgent ?? "ha-vip";
     this.#logger = options.logger ?? nullLogger;
     if (this.#tls) {
@@ -213,6 +274,23 @@ export class ApiClient {
     return this.#hostname.includes(":")
       ? `[${this.#hostname}]:${this.#port}`
       : `${this.#hostname}:${this.#port}`;
+  }
+
+  /** Whether an idle kept-alive connection is ready for the next request. */
+  get connected(): boolean {
+    return this.#idle !== undefined && !this.#idle.socket.destroyed;
+  }
+
+  /** Closes the idle connection; later requests open a new one. */
+  close(): void {
+    this.#closed = true;
+    this.#idle?.socket.destroy();
+    this.#idle = undefined;
+  }
+
+  /** Same as {@link ApiClient.close}. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   async #caCerts(): Promise<string[] | undefined> {
@@ -248,15 +326,9 @@ export class ApiClient {
     };
   }
 
-  /**
-   * Opens and closes a TCP connection to the API server: the probe's first
-   * stage. Resolves with the connect time in ms; throws an `ApiError`
-   * (`connection_refused`, `timeout`, `network`, `aborted`).
-   */
-  async checkTcp(options: TcpCheckOptions = {}): Promise<number> {
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+  /** A timer of `timeoutMs` and the caller's `signal`, as one signal. */
+  #deadline(timeoutMs: number, outer?: AbortSignal): Deadline {
     const ctx = this.#context(timeoutMs);
-    const started = performance.now();
     const internal = new AbortController();
     const timer = setTimeout(() => {
       ctx.timedOut = true;
@@ -266,23 +338,81 @@ export class ApiClient {
       ctx.aborted = true;
       internal.abort();
     };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    outer?.addEventListener("abort", onAbort, { once: true });
+    if (outer?.aborted) onAbort();
+    return {
+      ctx,
+      signal: internal.signal,
+      done: () => {
+        clearTimeout(timer);
+        outer?.removeEventListener("abort", onAbort);
+      },
+    };
+  }
+
+  /**
+   * Opens and closes a TCP connection to the API server: the probe's first
+   * stage. Resolves with the connect time in ms; throws an `ApiError`
+   * (`connection_refused`, `timeout`, `network`, `aborted`).
+   */
+  async checkTcp(options: TcpCheckOptions = {}): Promise<number> {
+    const d = this.#deadline(
+      options.timeoutMs ?? this.#timeoutMs,
+      options.signal,
+    );
+    const started = performance.now();
     try {
-      if (options.signal?.aborted) onAbort();
-      if (internal.signal.aborted) throw internal.signal.reason;
+      d.signal.throwIfAborted();
       const conn = await Deno.connect({
         hostname: this.#hostname,
         port: this.#port,
-        signal: internal.signal,
+        signal: d.signal,
       });
       conn.close();
       return performance.now() - started;
     } catch (err) {
-      throw classifyFailure(err, ctx);
+      throw classifyFailure(err, d.ctx);
     } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      d.done();
     }
+  }
+
+  /** The request's method, target, headers and body; throws `TypeError`. */
+  #prepare(req: ApiRequest): Omit<Prepared, "caCerts" | "secret"> {
+    if (!req.path.startsWith("/")) {
+      throw new TypeError(`request path must start with /: ${req.path}`);
+    }
+    const method = req.method.toUpperCase();
+    const extra = Object.entries(req.headers ?? {});
+    const has = (name: string) => extra.some(([n]) => n.toLowerCase() === name);
+    const body = typeof req.body === "string"
+      ? new TextEncoder().encode(req.body)
+      : req.body;
+    const headers: Record<string, string> = {
+      "User-Agent": this.#userAgent,
+      Connection: this.#keepAlive ? "keep-alive" : "close",
+    };
+    if (!has("accept")) headers.Accept = "application/json";
+    if (body !== undefined && !has("content-type")) {
+      headers["Content-Type"] = "application/json";
+    }
+    for (const [name, value] of extra) {
+      if (isReservedHeader(name)) {
+        throw new TypeError(`header ${name} is set by the client`);
+      }
+      headers[name] = value;
+    }
+    if (body !== undefined || ["POST", "PUT", "PATCH"].includes(method)) {
+      headers["Content-Length"] = String(body?.length ?? 0);
+    }
+    const target = this.#basePath + req.path;
+    try {
+      checkHeaders(method, target, headers);
+    } catch (err) {
+      // checkHeaders names the header, never its value.
+      throw new TypeError(`cannot encode request: ${(err as Error).message}`);
+    }
+    return { method, target, headers, body };
   }
 
   /**
@@ -291,187 +421,144 @@ export class ApiClient {
    * `connection_refused`, `network`, `protocol`, `aborted`, `credentials`.
    */
   async request(req: ApiRequest): Promise<ApiResponse> {
-    const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
     if (req.signal?.aborted) {
       throw new AbortedError(`request to ${this.address} aborted (connect)`);
     }
-    if (!req.path.startsWith("/")) {
-      throw new TypeError(`request path must start with /: ${req.path}`);
-    }
+    const prepared = this.#prepare(req);
     const secret = await this.#tokenSource?.token();
     const caCerts = this.#tls && !this.#insecure
       ? await this.#caCerts()
       : undefined;
-    const method = req.method.toUpperCase();
-    const headers: [string, string][] = [
-      ["User-Agent", this.#userAgent],
-      ["Connection", "close"],
-    ];
-    const extra = Object.entries(req.headers ?? {});
-    if (!extra.some(([n]) => n.toLowerCase() === "accept")) {
-      headers.push(["Accept", "application/json"]);
+    if (secret) {
+      prepared.headers.Authorization = `Bearer ${secret.reveal()}`;
     }
-    const body = typeof req.body === "string"
-      ? new TextEncoder().encode(req.body)
-      : req.body;
-    if (
-      body !== undefined &&
-      !extra.some(([n]) => n.toLowerCase() === "content-type")
-    ) {
-      headers.push(["Content-Type", "application/json"]);
-    }
-    for (const [name, value] of extra) {
-      if (/^(authorization|connection|user-agent)$/i.test(name)) {
-        throw new TypeError(`header ${name} is set by the client`);
-      }
-      headers.push([name, value]);
-    }
-    if (secret) headers.push(["Authorization", `Bearer ${secret.reveal()}`]);
-    let wire: Uint8Array;
-    try {
-      wire = encodeRequest({
-        method,
-        target: this.#basePath + req.path,
-        host: this.url.host,
-        headers,
-        body,
-      });
-    } catch (err) {
-      // encodeRequest names the header, never its value.
-      throw new TypeError(`cannot encode request: ${(err as Error).message}`);
-    }
-
-    const ctx = this.#context(timeoutMs, secret);
-    const internal = new AbortController();
-    let stream: ByteStream | undefined;
-    const closeStream = () => {
-      try {
-        stream?.close();
-      } catch {
-        // already closed
-      }
-      stream = undefined;
-    };
-    const timer = setTimeout(() => {
-      ctx.timedOut = true;
-      internal.abort();
-      closeStream();
-    }, timeoutMs);
-    const onAbort = () => {
-      ctx.aborted = true;
-      internal.abort();
-      closeStream();
-    };
-    req.signal?.addEventListener("abort", onAbort, { once: true });
+    const d = this.#deadline(req.timeoutMs ?? this.#timeoutMs, req.signal);
+    d.ctx.secret = secret;
     const started = performance.now();
     try {
-      stream = await this.#open(ctx, internal.signal, caCerts, (s) => {
-        stream = s;
-      });
-      ctx.phase = "request";
-      await writeAll(stream, wire);
-      ctx.phase = "response";
-      const decoded = await this.#readResponse(stream, method);
-      const text = redactSecret(new TextDecoder().decode(decoded.body), secret);
-      // No prototype: a header named "__proto__" or "constructor" is just data.
-      const out: Record<string, string> = Object.create(null);
-      for (const [name, value] of decoded.headers) {
-        const v = redactSecret(value, secret);
-        out[name] = Object.hasOwn(out, name) ? `${out[name]}, ${v}` : v;
-      }
+      const got = await this.#send({ ...prepared, caCerts, secret }, d);
       this.#logger.debug("api request", {
-        method,
+        method: prepared.method,
         path: req.path,
-        status: decoded.status,
+        status: got.status,
         ms: Math.round(performance.now() - started),
       });
-      return {
-        status: decoded.status,
-        statusText: redactSecret(decoded.statusText, secret),
-        headers: out,
-        body: text,
-        authenticated: secret !== undefined,
-      };
+      return this.#response(got, secret);
     } catch (err) {
-      const failure = classifyFailure(err, ctx);
+      const failure = classifyFailure(err, d.ctx);
       this.#logger.debug("api request failed", {
-        method,
+        method: prepared.method,
         path: req.path,
         kind: failure.kind,
         error: failure.message,
       });
       throw failure;
     } finally {
-      clearTimeout(timer);
-      req.signal?.removeEventListener("abort", onAbort);
-      closeStream();
+      d.done();
     }
   }
 
-  /** Connects (and handshakes), updating `ctx.phase`; `track` lets the timer close it. */
-  async #open(
-    ctx: FailureContext,
-    signal: AbortSignal,
-    caCerts: string[] | undefined,
-    track: (s: ByteStream) => void,
-  ): Promise<ByteStream> {
-    if (signal.aborted) throw signal.reason;
-    if (this.#tls && this.#insecure) {
-      // node:tls connects and handshakes in one step.
-      ctx.phase = "tls";
-      const s = await connectUnverifiedTls({
-        hostname: this.#hostname,
-        port: this.#port,
-        serverName: this.serverName!,
-        signal,
-      });
-      track(s);
-      if (signal.aborted) throw signal.reason;
-      return s;
+  /** The response as the caller sees it: text, redacted, headers joined. */
+  #response(got: Received, secret?: Secret): ApiResponse {
+    // No prototype: a header named "__proto__" or "constructor" is just data.
+    const headers: Record<string, string> = Object.create(null);
+    for (const [name, value] of got.headers) {
+      const v = redactSecret(value, secret);
+      headers[name] = Object.hasOwn(headers, name)
+        ? `${headers[name]}, ${v}`
+        : v;
     }
-    const tcp = await Deno.connect({
+    return {
+      status: got.status,
+      statusText: redactSecret(got.statusText, secret),
+      headers,
+      body: redactSecret(new TextDecoder().decode(got.body), secret),
+      authenticated: secret !== undefined,
+    };
+  }
+
+  /** One exchange; a replayable request failing on a reused connection is retried once. */
+  async #send(p: Prepared, d: Deadline): Promise<Received> {
+    for (let attempt = 0;; attempt++) {
+      const lease = await this.#acquire(p.caCerts, d);
+      let responded = false;
+      try {
+        d.ctx.phase = "request";
+        const got = await exchange(lease.socket, {
+          method: p.method,
+          target: p.target,
+          hostname: this.#hostname,
+          port: this.#port,
+          headers: p.headers,
+          body: p.body,
+          maxBodyBytes: this.#maxBody,
+          maxHeaderBytes: this.#maxHeader,
+          signal: d.signal,
+          onWritten: () => d.ctx.phase = "response",
+          onResponse: () => responded = true,
+        });
+        this.#release(lease, got.reusable);
+        return got;
+      } catch (err) {
+        lease.socket.destroy();
+        const replay = attempt === 0 && lease.reused && !responded &&
+          (p.method === "GET" || p.method === "HEAD") &&
+          !d.signal.aborted && !(err instanceof ProtocolError) &&
+          !/^HPE_/.test(String((err as { code?: unknown })?.code));
+        if (!replay) throw err;
+        this.#logger.debug(
+          "kept-alive connection failed; retrying on a new one",
+          {
+            error: (err as Error)?.message,
+          },
+        );
+      }
+    }
+  }
+
+  /** The idle connection, or a new one (connect and TLS phases). */
+  async #acquire(caCerts: string[] | undefined, d: Deadline): Promise<Lease> {
+    const caKey = caCerts?.join("\n") ?? "";
+    const idle = this.#idle;
+    this.#idle = undefined;
+    if (idle?.onClose) idle.socket.off("close", idle.onClose);
+    if (idle && !idle.socket.destroyed && idle.caKey === caKey) {
+      (idle.socket as Duplex & { ref?(): void }).ref?.();
+      return { socket: idle.socket, caKey, reused: true };
+    }
+    idle?.socket.destroy(); // closed by the peer, or verified with an old CA
+    const connect = {
       hostname: this.#hostname,
       port: this.#port,
-      signal,
-    });
-    track(tcp);
-    // Without it, Nagle holds the request behind the unacknowledged TLS
-    // Finished record until the peer's delayed ACK (~40 ms per request).
-    tcp.setNoDelay(true);
-    if (signal.aborted) throw signal.reason;
-    if (!this.#tls) return tcp;
-    ctx.phase = "tls";
-    const tls = await Deno.startTls(tcp, {
-      hostname: this.serverName,
-      caCerts,
-    });
-    track(tls);
-    if (signal.aborted) throw signal.reason;
-    // Handshake now, so certificate errors surface in the "tls" phase.
-    await tls.handshake();
-    return tls;
+      signal: d.signal,
+      onPhase: (phase: "connect" | "tls") => d.ctx.phase = phase,
+    };
+    d.signal.throwIfAborted();
+    const socket = !this.#tls
+      ? await connectPlain(connect)
+      : this.#insecure
+      ? await connectUnverifiedTls({ ...connect, serverName: this.serverName! })
+      : await connectVerifiedTls({
+        ...connect,
+        serverName: this.serverName!,
+        caCerts,
+      });
+    return { socket, reused: false, caKey };
   }
 
-  async #readResponse(stream: ByteStream, method: string) {
-    const decoder = new ResponseDecoder({
-      method,
-      maxBodyBytes: this.#maxBody,
-    });
-    const buf = new Uint8Array(16 * 1024);
-    for (;;) {
-      let n: number | null;
-      try {
-        n = await stream.read(buf);
-      } catch (err) {
-        // A peer closing without TLS close_notify: treat as the end; the
-        // decoder still rejects a truncated length-framed body.
-        if ((err as Error)?.name === "UnexpectedEof") n = null;
-        else throw err;
-      }
-      if (n === null) return decoder.end();
-      const done = decoder.push(buf.subarray(0, n));
-      if (done) return done;
+  /** Keeps a reusable connection as the idle one; closes any other. */
+  #release(lease: Lease, reusable: boolean): void {
+    if (!reusable || !this.#keepAlive || this.#closed || this.#idle) {
+      lease.socket.destroy();
+      return;
     }
+    // An idle connection must not keep the process alive.
+    (lease.socket as Duplex & { unref?(): void }).unref?.();
+    lease.onClose = () => {
+      if (this.#idle === lease) this.#idle = undefined;
+    };
+    lease.socket.once("close", lease.onClose);
+    this.#idle = lease;
   }
 
   async #json<T>(

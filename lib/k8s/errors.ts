@@ -137,7 +137,7 @@ export class HttpStatusError extends ApiError {
   }
 }
 
-/** The response was not valid HTTP/1.1, was too large, or was not the expected JSON. */
+/** The response was not valid HTTP/1.1, was too large, ended early, or was not the expected JSON. */
 export class ProtocolError extends ApiError {
   /** A protocol error; `message` must not contain secrets. */
   constructor(message: string) {
@@ -261,6 +261,12 @@ export function classifyFailure(err: unknown, ctx: FailureContext): ApiError {
   if (err instanceof ApiError) return err;
   const code = errorCode(err);
   const msg = redactSecret(errorMessage(err), ctx.secret);
+  // node:http's parser (llhttp) rejects a malformed response with HPE_*.
+  if (code.startsWith("HPE_")) {
+    return new ProtocolError(
+      `invalid HTTP response from ${ctx.address}: ${code}: ${msg}`,
+    );
+  }
   if (code === "ConnectionRefused" || code === "ECONNREFUSED") {
     return new ConnectionRefusedError(
       ctx.address,

@@ -30,6 +30,7 @@ export {
   type ApiClientOptions,
   type ApiRequest,
   type ApiResponse,
+  DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TLS_SERVER_NAME,
   type JsonRequestOptions,
