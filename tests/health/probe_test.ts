@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   probeOnce,
   type ProbeOptions,
+  Prober,
   type ProbeResult,
 } from "../../lib/health/mod.ts";
 import { staticTokenSource } from "../../lib/k8s/mod.ts";
@@ -206,4 +207,42 @@ Deno.test("probe: a URL path replaces /readyz; no token in any verdict or log", 
     assertNoSecret(token, results.flatMap(allRenderings), "probe results");
     assertNoSecret(token, logger.lines, "probe logs");
   }
+});
+
+Deno.test("prober: probes reuse one kept-alive connection; a restarted server gets a new one", async () => {
+  const pki = await testPki();
+  await using s = await sim();
+  const prober = new Prober({
+    url: s.url,
+    timeoutMs: 2000,
+    caCert: pki.caCert,
+  });
+  try {
+    const first = await prober.probe();
+    assert.equal(first.verdict.kind, "ready");
+    assert.equal(first.tcp.reused, undefined, "the first probe connects");
+    for (let i = 0; i < 3; i++) {
+      const r = await prober.probe();
+      assert.equal(r.verdict.kind, "ready");
+      assert.equal(r.tcp.reused, true);
+    }
+    assert.equal(new Set(s.requests.map((r) => r.clientPort)).size, 1);
+    // The server goes away: the kept connection fails, the retry is refused.
+    await s.refuse();
+    const down = await prober.probe();
+    assert.equal(down.verdict.kind, "connection_refused");
+    s.accept();
+    const back = await prober.probe();
+    assert.equal(back.verdict.kind, "ready");
+    assert.equal(new Set(s.requests.map((r) => r.clientPort)).size, 2);
+  } finally {
+    prober.close();
+  }
+});
+
+Deno.test("probeOnce uses a fresh connection and closes it", async () => {
+  await using s = await sim();
+  await probe(s);
+  await probe(s);
+  assert.equal(new Set(s.requests.map((r) => r.clientPort)).size, 2);
 });
