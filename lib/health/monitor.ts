@@ -4,7 +4,12 @@
  * {@link stepStability}; all decisions live in those.
  *
  * Probes never overlap: the next one starts `intervalMs` after the previous
- * one *started*, or at once if it took longer (its own timeout bounds it).
+ * one *started*. A probe still running when the next one is due counts as
+ * a failure (a `timeout` verdict of stage `probe`), is aborted, and no
+ * other probe starts until it has ended: a probe wedged in something that
+ * cannot be cancelled (a read of a hung NFS or FUSE mount) turns the node
+ * not ready every interval instead of freezing its last verdict, and never
+ * piles up. Its late result, if any, is dropped.
  * `stop()` aborts the probe in flight and the wait, and resolves when the
  * loop has ended; a probe cut short by `stop()` is not fed to the window.
  */
@@ -18,8 +23,13 @@ import {
 } from "./stability.ts";
 import type { Verdict } from "./verdict.ts";
 
-/** A probe function (injectable for tests). */
-export type ProbeFunction = (signal: AbortSignal) => Promise<ProbeResult>;
+/**
+ * A probe function (injectable for tests). `close`, when present, is called
+ * by {@link HealthMonitor.stop} (to close a kept-alive connection).
+ */
+export type ProbeFunction = ((signal: AbortSignal) => Promise<ProbeResult>) & {
+  close?: () => void;
+};
 
 /** A change reported by the monitor. */
 export interface HealthChange {
@@ -68,6 +78,36 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How long `stop()` waits for an aborted probe to end. */
+const STOP_GRACE_MS = 1000;
+
+/** A probe in flight. */
+interface Running {
+  /**
+   * Resolves with the result (a throwing probe becomes an error verdict);
+   * `cut`: the probe ended after it was aborted (its result is no evidence).
+   */
+  done: Promise<{ result: ProbeResult; cut: boolean }>;
+  /** The outcome, once settled. */
+  outcome?: { result: ProbeResult; cut: boolean };
+  /** Aborts this probe only. */
+  abort: AbortController;
+  /** It was still running when the next one was due: its result is dropped. */
+  overran: boolean;
+  startedMs: number;
+}
+
+/** The verdict of a probe still running when the next one is due. */
+function overrunResult(elapsedMs: number, intervalMs: number): ProbeResult {
+  const verdict: Verdict = {
+    kind: "timeout",
+    stage: "probe",
+    detail:
+      `the health probe was still running after ${elapsedMs} ms, when the next one was due (health.interval ${intervalMs} ms): a hung token or CA file read, or a stalled API server`,
+  };
+  return { verdict, tcp: { ok: false, ms: 0, verdict }, ms: elapsedMs };
+}
+
 /** Probes the API server periodically and tracks its stable readiness. */
 export class HealthMonitor {
   readonly #probe: ProbeFunction;
@@ -87,7 +127,10 @@ export class HealthMonitor {
       this.#probe = options.probe;
     } else {
       const prober = new Prober(options.probe);
-      this.#probe = (signal) => prober.probe(signal);
+      this.#probe = Object.assign(
+        (signal: AbortSignal) => prober.probe(signal),
+        { close: () => prober.close() },
+      );
     }
     this.#window = new StabilityWindow({ windowMs: options.stabilityWindowMs });
     this.#intervalMs = options.intervalMs;
@@ -125,35 +168,105 @@ export class HealthMonitor {
     this.#loop = this.#run(abort.signal);
   }
 
-  /** Stops the loop promptly; resolves once no probe is running. */
+  /**
+   * Stops the loop promptly; resolves once the probe in flight has ended
+   * (or, wedged in a read that cannot be cancelled, was abandoned).
+   */
   async stop(): Promise<void> {
     const loop = this.#loop;
     this.#abort?.abort();
     await loop;
+    this.#probe.close?.();
     if (this.#loop === loop) {
       this.#loop = undefined;
       this.#abort = undefined;
     }
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const started = this.#now();
-      let result: ProbeResult;
-      try {
-        result = await this.#probe(signal);
-      } catch (err) {
+  /** Starts a probe whose failures (even a throw) become results. */
+  #start(stop: AbortSignal): Running {
+    const abort = new AbortController();
+    const onStop = () => abort.abort(stop.reason);
+    stop.addEventListener("abort", onStop, { once: true });
+    const settle = (result: ProbeResult) => {
+      stop.removeEventListener("abort", onStop);
+      running.outcome = { result, cut: abort.signal.aborted };
+      return running.outcome;
+    };
+    const running: Running = {
+      done: this.#probe(abort.signal).then(settle, (err) => {
         // Probers never throw; a custom probe function might.
         const detail = `probe failed: ${
           (err as Error)?.message ?? String(err)
         }`;
         const verdict: Verdict = { kind: "error", cause: "internal", detail };
-        result = { verdict, tcp: { ok: false, ms: 0, verdict }, ms: 0 };
+        return settle({ verdict, tcp: { ok: false, ms: 0, verdict }, ms: 0 });
+      }),
+      abort,
+      overran: false,
+      startedMs: this.#now(),
+    };
+    return running;
+  }
+
+  /** `running`'s outcome, or `null` when `ms` pass first (or the loop stops). */
+  async #within(
+    running: Running,
+    ms: number,
+    stop: AbortSignal,
+  ): Promise<{ result: ProbeResult; cut: boolean } | null> {
+    const due = new AbortController();
+    const timer = setTimeout(() => due.abort(), Math.max(0, ms));
+    const onStop = () => due.abort();
+    stop.addEventListener("abort", onStop, { once: true });
+    try {
+      const first = await Promise.race([
+        running.done,
+        new Promise<null>((resolve) =>
+          due.signal.addEventListener("abort", () => resolve(null), {
+            once: true,
+          })
+        ),
+      ]);
+      // A probe that settled in the same turn as the timer still counts.
+      return first ?? running.outcome ?? null;
+    } finally {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", onStop);
+    }
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let running: Running | undefined;
+    while (!signal.aborted) {
+      const tick = this.#now();
+      running ??= this.#start(signal);
+      const outcome = await this.#within(running, this.#intervalMs, signal);
+      // Stopped: a probe cut short by stop() is no evidence.
+      if (signal.aborted && (outcome === null || outcome.cut)) break;
+      if (outcome === null) {
+        // Due again and the probe still runs: a failure; wait for it.
+        running.overran = true;
+        running.abort.abort();
+        this.#observe(
+          overrunResult(
+            Math.round(this.#now() - running.startedMs),
+            this.#intervalMs,
+          ),
+        );
+        continue;
       }
+      const late = running.overran;
+      running = undefined;
+      if (!late) this.#observe(outcome.result);
       if (signal.aborted) break;
-      this.#observe(result);
-      const wait = this.#intervalMs - (this.#now() - started);
+      const wait = this.#intervalMs - (this.#now() - tick);
       if (wait > 0) await sleep(wait, signal);
+    }
+    // Stopped: an aborted probe ends at once; one wedged in a read that
+    // cannot be cancelled is abandoned after a grace period.
+    if (running) {
+      await this.#within(running, STOP_GRACE_MS, new AbortController().signal);
     }
   }
 

@@ -84,8 +84,8 @@ export interface TimeoutVerdict {
   kind: "timeout";
   /** One human line. */
   detail: string;
-  /** Which stage timed out. */
-  stage: "tcp" | "readyz";
+  /** Which stage timed out (`probe`: the whole probe overran its interval). */
+  stage: "tcp" | "readyz" | "probe";
 }
 
 /** Nothing listens on the API server's port. */

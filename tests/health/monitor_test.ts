@@ -201,8 +201,10 @@ Deno.test("monitor: against the simulated API server (window 0)", async () => {
     return waiter.promise;
   };
   const monitor = new HealthMonitor({
-    probe: { url: sim.url, timeoutMs: 2000, caCertFile: pki.caCertFile },
-    intervalMs: 5,
+    // A probe still running when the next is due is a failure: the
+    // interval leaves room for a TLS handshake on a busy machine.
+    probe: { url: sim.url, timeoutMs: 200, caCertFile: pki.caCertFile },
+    intervalMs: 200,
     stabilityWindowMs: 0,
     onChange: (c) => {
       changes.push(c);
@@ -221,4 +223,59 @@ Deno.test("monitor: against the simulated API server (window 0)", async () => {
   assert.ok(last.verdict.kind === "not_ready");
   assert.deepEqual(last.verdict.failingChecks, ["etcd"]);
   assert.equal(last.probe.tcp.ok, true);
+});
+
+Deno.test("monitor: a probe still running when the next is due is a failure, and never piles up", async () => {
+  // A probe wedged in something that cannot be cancelled (a read of a hung
+  // mount): it ignores its signal and never returns.
+  let started = 0;
+  const probes: Verdict[] = [];
+  const failures = Promise.withResolvers<void>();
+  const monitor = new HealthMonitor({
+    probe: () => {
+      started++;
+      return new Promise<ProbeResult>(() => {});
+    },
+    intervalMs: 20,
+    stabilityWindowMs: 0,
+    onProbe: (r) => {
+      probes.push(r.verdict);
+      if (probes.length === 3) failures.resolve();
+    },
+  });
+  monitor.start();
+  await failures.promise;
+  await monitor.stop();
+  assert.equal(started, 1, "no second probe while the first one runs");
+  assert.equal(monitor.state.status, "not_ready");
+  for (const v of probes) {
+    assert.ok(v.kind === "timeout" && v.stage === "probe", JSON.stringify(v));
+    assert.match(v.detail, /still running .* when the next one was due/);
+  }
+});
+
+Deno.test("monitor: an overrun probe is aborted; the next one starts at the next due time", async () => {
+  let n = 0;
+  const ready = Promise.withResolvers<void>();
+  const kinds: string[] = [];
+  const monitor = new HealthMonitor({
+    probe: (signal) => {
+      n++;
+      // The first probe hangs until aborted (as a stalled request does).
+      if (n === 1) return untilAborted(signal).then(() => result(ETCD));
+      return Promise.resolve(result(READY));
+    },
+    intervalMs: 20,
+    stabilityWindowMs: 0,
+    onProbe: (r) => {
+      kinds.push(r.verdict.kind);
+      if (r.verdict.kind === "ready") ready.resolve();
+    },
+  });
+  monitor.start();
+  await ready.promise;
+  await monitor.stop();
+  // The overrun counted as a failure; the aborted probe's own late result
+  // (ETCD) was dropped.
+  assert.deepEqual(kinds.slice(0, 2), ["timeout", "ready"]);
 });
