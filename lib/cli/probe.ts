@@ -59,14 +59,32 @@ export function installProbe(program: Command, ctx: CommandContext): void {
       level: "warn",
       sink: (l) => ctx.io.err(l + "\n"),
     });
+    // The token and CA reads are bounded like the probe (a FIFO or a hung
+    // mount must not hang `ha-vip probe`); a bad file is a usage error.
+    const reading = new AbortController();
+    const timer = setTimeout(() => reading.abort(), config.health.timeout);
     let options;
     try {
-      options = await probeOptionsFromConfig(config, log, ctx.io.env);
+      options = await probeOptionsFromConfig(
+        config,
+        log,
+        ctx.io.env,
+        reading.signal,
+      );
     } catch (err) {
+      if (reading.signal.aborted) {
+        ctx.io.out(
+          `probe ${config.health.url}: reading the token or CA file did not finish within ${config.health.timeout} ms (health.timeout): is it on a hung mount?\nverdict: timeout\n`,
+        );
+        ctx.setStatus(EXIT.failure);
+        return;
+      }
       throw new CliExit(
         EXIT.usage,
         `ha-vip probe: ${err instanceof Error ? err.message : err}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
     const intro = [
       options.insecureSkipTlsVerify

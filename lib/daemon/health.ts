@@ -7,18 +7,20 @@ import {
   type ProbeResult,
   type Verdict,
 } from "../health/mod.ts";
-import { loadCredentials } from "../k8s/mod.ts";
+import { isNotExist, loadCredentials } from "../k8s/mod.ts";
 import { type Logger, registerSecret } from "../observe/mod.ts";
 
 /**
  * Builds the probe options: credentials in the configured mode (external or
  * in-cluster), the health URL (always this node's API server), TLS settings.
- * Every token read is registered for log redaction.
+ * Every token read is registered for log redaction. File reads stop
+ * waiting when `signal` fires (a token or CA file on a hung mount).
  */
 export async function probeOptionsFromConfig(
   config: Config,
   log: Logger,
   env: Record<string, string> = Deno.env.toObject(),
+  signal?: AbortSignal,
 ): Promise<ProbeOptions> {
   registerSecret(config.k8s.token);
   const creds = await loadCredentials({
@@ -30,6 +32,7 @@ export async function probeOptionsFromConfig(
     env: (name) => env[name],
     logger: log,
     onSecret: registerSecret,
+    signal,
   });
   return {
     // The health target is the local API server even in-cluster, where
@@ -52,6 +55,22 @@ export function verdictReason(v: Verdict): string {
   return `${v.kind.replaceAll("_", " ")}: ${v.detail}`;
 }
 
+/** `signal`, or a timer of `ms`, whichever fires first. */
+function withTimeout(signal: AbortSignal, ms: number) {
+  const c = new AbortController();
+  const abort = () => c.abort();
+  const timer = setTimeout(abort, ms);
+  signal.addEventListener("abort", abort, { once: true });
+  if (signal.aborted) abort();
+  return {
+    signal: c.signal,
+    done: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", abort);
+    },
+  };
+}
+
 /**
  * The daemon's probe function. Credentials are (re)loaded until they work,
  * because on a node being bootstrapped by kubeadm the CA and token files
@@ -60,7 +79,8 @@ export function verdictReason(v: Verdict): string {
  * refuses to start. A token file that does not exist yet is bridged by
  * probing anonymously: `/readyz` is readable without credentials by default,
  * which is what lets `kubeadm init` reach the first API server through the
- * VIP.
+ * VIP. Loading is bounded by `health.timeout` like the probe itself; its
+ * `close()` closes the kept-alive connections.
  */
 export function resilientProbe(
   config: Config,
@@ -70,40 +90,77 @@ export function resilientProbe(
   let full: Prober | undefined;
   let anonymous: Prober | undefined;
   let lastProblem = "";
-  const failed = (detail: string): ProbeResult => ({
-    verdict: { kind: "error", detail, cause: "credentials" },
+  const failed = (verdict: Verdict): ProbeResult => ({
+    verdict,
     tcp: { ok: false, ms: 0 },
     ms: 0,
   });
-  return async (signal) => {
-    if (!full) {
-      try {
-        full = new Prober(await probeOptionsFromConfig(config, log, env));
-        if (lastProblem) log.info("credentials are readable now");
-      } catch (err) {
-        const problem = err instanceof Error ? err.message : String(err);
-        if (problem !== lastProblem) {
-          log.warn(`${problem}; trying again at every check`);
-        }
-        lastProblem = problem;
-        const tokenMissing = !config.k8s.in_cluster &&
-          config.k8s.token_file !== undefined &&
-          problem.includes(config.k8s.token_file);
-        if (!tokenMissing) return failed(problem);
-        try {
-          anonymous ??= new Prober(
-            await probeOptionsFromConfig(
-              { ...config, k8s: { ...config.k8s, token_file: undefined } },
-              log,
-              env,
-            ),
-          );
-        } catch (err2) {
-          return failed(err2 instanceof Error ? err2.message : String(err2));
-        }
-        return anonymous.probe(signal);
+  const load = async (
+    signal: AbortSignal,
+    cfg: Config,
+  ): Promise<Prober | Verdict> => {
+    const deadline = withTimeout(signal, config.health.timeout);
+    try {
+      return new Prober(
+        await probeOptionsFromConfig(cfg, log, env, deadline.signal),
+      );
+    } catch (err) {
+      if (deadline.signal.aborted && !signal.aborted) {
+        return {
+          kind: "timeout",
+          stage: "credentials",
+          detail:
+            `reading the credentials files did not finish within ${config.health.timeout} ms (health.timeout): is one on a hung mount?`,
+        };
+      }
+      throw err;
+    } finally {
+      deadline.done();
+    }
+  };
+  const probe = async (signal: AbortSignal): Promise<ProbeResult> => {
+    if (full) return full.probe(signal);
+    let problem: string;
+    try {
+      const got = await load(signal, config);
+      if (!(got instanceof Prober)) return failed(got);
+      full = got;
+      anonymous?.close();
+      anonymous = undefined;
+      if (lastProblem) log.info("credentials are readable now");
+      return full.probe(signal);
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+      if (problem !== lastProblem) {
+        log.warn(`${problem}; trying again at every check`);
+      }
+      lastProblem = problem;
+      const tokenMissing = !config.k8s.in_cluster &&
+        config.k8s.token_file !== undefined &&
+        isNotExist(err, config.k8s.token_file);
+      if (!tokenMissing) {
+        return failed({ kind: "error", detail: problem, cause: "credentials" });
       }
     }
-    return full.probe(signal);
+    try {
+      if (!anonymous) {
+        const got = await load(signal, {
+          ...config,
+          k8s: { ...config.k8s, token_file: undefined },
+        });
+        if (!(got instanceof Prober)) return failed(got);
+        anonymous = got;
+      }
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      return failed({ kind: "error", detail, cause: "credentials" });
+    }
+    return anonymous.probe(signal);
   };
+  return Object.assign(probe, {
+    close: () => {
+      full?.close();
+      anonymous?.close();
+    },
+  });
 }

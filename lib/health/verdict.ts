@@ -84,8 +84,11 @@ export interface TimeoutVerdict {
   kind: "timeout";
   /** One human line. */
   detail: string;
-  /** Which stage timed out (`probe`: the whole probe overran its interval). */
-  stage: "tcp" | "readyz" | "probe";
+  /**
+   * Which stage timed out: `credentials` (reading the token or CA file),
+   * `probe` (the whole probe overran its interval).
+   */
+  stage: "tcp" | "readyz" | "credentials" | "probe";
 }
 
 /** Nothing listens on the API server's port. */
@@ -275,6 +278,14 @@ export function verdictFromError(
     return { kind: "tls_error", reason: err.reason, detail: err.message };
   }
   if (err instanceof TimeoutError) {
+    if (err.phase === "credentials") {
+      return {
+        kind: "timeout",
+        stage: "credentials",
+        detail:
+          `${err.message}: is the file on a hung mount? (the read goes on in the background; the previous token is used once one was read)`,
+      };
+    }
     return {
       kind: "timeout",
       stage,

@@ -258,7 +258,10 @@ export class ApiClient {
           : this.#hostname);
       this.#caText = options.caCert;
       if (options.caCertFile !== undefined && options.caCert === undefined) {
-        this.#caFile = new WatchedFile(options.caCertFile);
+        this.#caFile = new WatchedFile(
+          options.caCertFile,
+          "CA certificate file",
+        );
       }
       if (this.#insecure) {
         this.#logger.warn(
@@ -293,25 +296,37 @@ export class ApiClient {
     this.close();
   }
 
-  async #caCerts(): Promise<string[] | undefined> {
+  /** The CA bundle to verify with (undefined: the system roots). */
+  async #caCerts(signal: AbortSignal): Promise<string[] | undefined> {
     if (this.#caText !== undefined) return [this.#caText];
     if (!this.#caFile) return undefined;
-    let text: string;
-    try {
-      text = (await this.#caFile.read()).text;
-    } catch (err) {
-      throw new CredentialsError(
-        `cannot read CA certificate file ${this.#caFile.path}: ${
-          (err as Error).name
-        }`,
-      );
-    }
+    const { text } = await this.#caFile.read(signal);
     if (!text.includes("-----BEGIN CERTIFICATE-----")) {
       throw new CredentialsError(
         `CA certificate file ${this.#caFile.path} holds no PEM certificate`,
+        { reason: "invalid", path: this.#caFile.path },
       );
     }
     return [text];
+  }
+
+  /**
+   * Token and CA, read within the request's deadline: a file that hangs
+   * (FIFO, hung mount) times the request out instead of wedging it.
+   */
+  async #credentials(
+    d: Deadline,
+  ): Promise<{ secret?: Secret; caCerts?: string[] }> {
+    d.ctx.phase = "credentials";
+    d.ctx.reading = this.#tokenSource?.description;
+    const secret = await this.#tokenSource?.token({ signal: d.signal });
+    d.ctx.secret = secret;
+    d.ctx.reading = this.#caFile && `CA certificate file ${this.#caFile.path}`;
+    const caCerts = this.#tls && !this.#insecure
+      ? await this.#caCerts(d.signal)
+      : undefined;
+    d.ctx.reading = undefined;
+    return { secret, caCerts };
   }
 
   #context(timeoutMs: number, secret?: Secret): FailureContext {
@@ -425,17 +440,13 @@ export class ApiClient {
       throw new AbortedError(`request to ${this.address} aborted (connect)`);
     }
     const prepared = this.#prepare(req);
-    const secret = await this.#tokenSource?.token();
-    const caCerts = this.#tls && !this.#insecure
-      ? await this.#caCerts()
-      : undefined;
-    if (secret) {
-      prepared.headers.Authorization = `Bearer ${secret.reveal()}`;
-    }
     const d = this.#deadline(req.timeoutMs ?? this.#timeoutMs, req.signal);
-    d.ctx.secret = secret;
     const started = performance.now();
     try {
+      const { secret, caCerts } = await this.#credentials(d);
+      if (secret) {
+        prepared.headers.Authorization = `Bearer ${secret.reveal()}`;
+      }
       const got = await this.#send({ ...prepared, caCerts, secret }, d);
       this.#logger.debug("api request", {
         method: prepared.method,

@@ -8,7 +8,11 @@
 import { CredentialsError } from "./errors.ts";
 import { type Logger, nullLogger } from "./logger.ts";
 import { Secret } from "./secret.ts";
-import { WatchedFile } from "./_watched_file.ts";
+import {
+  type FileReader,
+  WatchedFile,
+  type WatchedRead,
+} from "./_watched_file.ts";
 
 /** Where the kubelet mounts a pod's service-account token, CA and namespace. */
 export const DEFAULT_SERVICE_ACCOUNT_DIR =
@@ -19,12 +23,22 @@ export const DEFAULT_SERVICE_ACCOUNT_DIR =
  * Implementations never expose the token through inspect/JSON/toString.
  */
 export interface TokenSource {
-  /** The current token, or `undefined` for anonymous requests. */
-  token(): Promise<Secret | undefined>;
+  /**
+   * The current token, or `undefined` for anonymous requests. `signal` is
+   * the caller's deadline: a token file read that has not returned by then
+   * rejects with its reason (the read itself goes on in the background).
+   */
+  token(options?: TokenOptions): Promise<Secret | undefined>;
   /** Whether a token is configured at all (false: anonymous). */
   readonly configured: boolean;
   /** Where the token comes from, safe to log: `none`, `static token`, `token file /path`. */
   readonly description: string;
+}
+
+/** Options of {@link TokenSource.token}. */
+export interface TokenOptions {
+  /** Stop waiting for a file read when this fires. */
+  signal?: AbortSignal;
 }
 
 /** Called with each new token value, e.g. to register it with a log redactor. */
@@ -37,16 +51,35 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
  * Checks that a token can go into an `Authorization` header: visible ASCII,
  * no spaces. The message gives the position, never the content.
  */
-function checkToken(value: string, where: string): void {
-  if (value === "") throw new CredentialsError(`${where}: the token is empty`);
+function checkToken(value: string, where: string, path?: string): void {
+  if (value === "") {
+    throw new CredentialsError(`${where}: the token is empty`, {
+      reason: "invalid",
+      path,
+    });
+  }
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) {
       throw new CredentialsError(
         `${where}: the token has a character that cannot be sent in an HTTP header at position ${i} (length ${value.length})`,
+        { reason: "invalid", path },
       );
     }
   }
+}
+
+/**
+ * Why a token file's mode is unsafe, or `null`: readable by every user, or
+ * writable by its group or every user. Group-readable (0640) is a
+ * deliberate way to share the token with a group and is not reported.
+ */
+export function unsafeTokenMode(mode: number): string | null {
+  const problems: string[] = [];
+  if (mode & 0o004) problems.push("readable by every user");
+  if (mode & 0o002) problems.push("writable by every user");
+  else if (mode & 0o020) problems.push("writable by its group");
+  return problems.length ? problems.join(" and ") : null;
 }
 
 class AnonymousTokenSource implements TokenSource {
@@ -93,9 +126,20 @@ export interface FileTokenSourceOptions {
   logger?: Logger;
   /** Receives each new token value (e.g. to register it for log redaction). */
   onSecret?: SecretHook;
-  /** Clock for the racy-timestamp rule (tests). */
+  /** Clock for the racy-timestamp rule and stall times (tests). */
   now?: () => number;
+  /** File operations (tests fake a read that never returns). */
+  fs?: FileReader;
+  /**
+   * WARN when the file is readable by every user or writable by others,
+   * once per change of the file (default true; in-cluster tokens, in the
+   * pod's own mount, are not checked).
+   */
+  checkMode?: boolean;
 }
+
+/** A read outstanding this long is reported as hanging, ms. */
+const HANG_REPORT_MS = 1000;
 
 class FileTokenSource implements TokenSource {
   readonly configured = true;
@@ -103,45 +147,40 @@ class FileTokenSource implements TokenSource {
   #file: WatchedFile;
   #current?: Secret;
   #failing = false;
+  #hanging = false;
+  #modeChecked?: string;
   #logger: Logger;
   #onSecret?: SecretHook;
+  #checkMode: boolean;
 
   constructor(path: string, options: FileTokenSourceOptions) {
     this.path = path;
-    this.#file = new WatchedFile(path, options.now);
+    this.#file = new WatchedFile(path, "token file", {
+      now: options.now,
+      fs: options.fs,
+    });
     this.#logger = options.logger ?? nullLogger;
     this.#onSecret = options.onSecret;
+    this.#checkMode = options.checkMode ?? true;
   }
 
   get description(): string {
     return `token file ${this.path}`;
   }
 
-  async token(): Promise<Secret | undefined> {
+  async token(options: TokenOptions = {}): Promise<Secret | undefined> {
+    let read: WatchedRead;
     let value: string;
     try {
-      value = (await this.#file.read()).text.trim();
-      checkToken(value, `token file ${this.path}`);
+      read = await this.#file.read(options.signal);
+      value = read.text.trim();
+      checkToken(value, `token file ${this.path}`, this.path);
     } catch (err) {
-      const why = err instanceof CredentialsError
-        ? err.message
-        : `cannot read token file ${this.path}: ${(err as Error).name}: ${
-          (err as Error).message
-        }`;
-      // A rotation in progress (truncate + write) or a vanished mount should
-      // not flip the node unhealthy: keep the last good token, say so once.
-      if (this.#current) {
-        if (!this.#failing) {
-          this.#logger.warn("token file unusable; keeping the previous token", {
-            path: this.path,
-            error: why,
-          });
-        }
-        this.#failing = true;
-        return this.#current;
-      }
-      throw err instanceof CredentialsError ? err : new CredentialsError(why);
+      if (options.signal?.aborted) throw err; // the caller's deadline
+      return this.#keep(err);
     }
+    this.#noteHang(read);
+    this.#noteMode(read);
     if (this.#failing) {
       this.#logger.info("token file usable again", { path: this.path });
     }
@@ -156,6 +195,58 @@ class FileTokenSource implements TokenSource {
       this.#current = new Secret(value);
     }
     return this.#current;
+  }
+
+  /**
+   * A rotation in progress (truncate + write) or a vanished mount should
+   * not flip the node unhealthy: keep the last good token, say so once.
+   */
+  #keep(err: unknown): Secret {
+    const failure = err instanceof CredentialsError
+      ? err
+      : new CredentialsError(
+        `cannot read token file ${this.path}: ${(err as Error)?.name}`,
+        { reason: "unreadable", path: this.path },
+      );
+    if (!this.#current) throw failure;
+    if (!this.#failing) {
+      this.#logger.warn("token file unusable; keeping the previous token", {
+        path: this.path,
+        error: failure.message,
+      });
+    }
+    this.#failing = true;
+    return this.#current;
+  }
+
+  /** A read that does not return (a hung mount) is reported once. */
+  #noteHang(read: WatchedRead): void {
+    if (read.stale && read.stalledMs >= HANG_REPORT_MS) {
+      if (!this.#hanging) {
+        this.#logger.warn(
+          "token file read has not returned (a hung mount?); keeping the previous token",
+          { path: this.path, stalled_ms: Math.round(read.stalledMs) },
+        );
+      }
+      this.#hanging = true;
+    } else if (!read.stale && this.#hanging) {
+      this.#hanging = false;
+      this.#logger.info("token file readable again", { path: this.path });
+    }
+  }
+
+  /** Issue 7 item 9: an exposed token file gets a WARN, once per change of the file. */
+  #noteMode(read: WatchedRead): void {
+    if (!this.#checkMode || read.mode === null) return;
+    if (this.#modeChecked === read.signature) return;
+    this.#modeChecked = read.signature;
+    const problem = unsafeTokenMode(read.mode);
+    if (problem === null) return;
+    const mode = read.mode.toString(8).padStart(4, "0");
+    this.#logger.warn(
+      `token file ${this.path} is ${problem} (mode ${mode}): anyone who can read it can use ha-vip's API credentials; fix: chmod 600 ${this.path}`,
+      { path: this.path, mode },
+    );
   }
 
   toJSON(): string {
@@ -231,6 +322,8 @@ export interface ExternalCredentialsOptions {
   logger?: Logger;
   /** Receives each new token value (e.g. to register it for log redaction). */
   onSecret?: SecretHook;
+  /** Stop waiting for file reads when this fires (a hung mount). */
+  signal?: AbortSignal;
 }
 
 function checkUrl(url: string, field: string): string {
@@ -255,18 +348,13 @@ function checkUrl(url: string, field: string): string {
   return url;
 }
 
-async function checkReadable(path: string, what: string): Promise<void> {
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) {
-      throw new CredentialsError(`${what} ${path} is not a file`);
-    }
-  } catch (err) {
-    if (err instanceof CredentialsError) throw err;
-    throw new CredentialsError(
-      `cannot read ${what} ${path}: ${(err as Error).name}`,
-    );
-  }
+/** Reads `path` once (a regular file within the size limit), bounded by `signal`. */
+async function checkReadable(
+  path: string,
+  what: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  return (await new WatchedFile(path, what).read(signal)).text;
 }
 
 /**
@@ -293,12 +381,16 @@ export async function externalCredentials(
       logger: options.logger,
       onSecret: options.onSecret,
     });
-    await tokenSource.token();
+    await tokenSource.token({ signal: options.signal });
   } else {
     tokenSource = anonymousTokenSource();
   }
   if (options.caCertFile !== undefined) {
-    await checkReadable(options.caCertFile, "CA certificate file");
+    await checkReadable(
+      options.caCertFile,
+      "CA certificate file",
+      options.signal,
+    );
   }
   return Object.freeze({
     mode: "external" as const,
@@ -318,6 +410,8 @@ export interface InClusterCredentialsOptions {
   logger?: Logger;
   /** Receives each new token value (e.g. to register it for log redaction). */
   onSecret?: SecretHook;
+  /** Stop waiting for file reads when this fires (a hung mount). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -349,17 +443,24 @@ export async function inClusterCredentials(
   const dir = (options.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR)
     .replace(/\/+$/, "");
   const caCertFile = `${dir}/ca.crt`;
-  await checkReadable(caCertFile, "service-account CA");
+  await checkReadable(caCertFile, "service-account CA", options.signal);
+  // The kubelet writes the projected token in the pod's own mount with the
+  // volume's mode (0644 by default): its mode is not the operator's to fix.
   const tokenSource = fileTokenSource(`${dir}/token`, {
     logger: options.logger,
     onSecret: options.onSecret,
+    checkMode: false,
   });
-  await tokenSource.token();
+  await tokenSource.token({ signal: options.signal });
   let namespace: string | undefined;
   try {
-    namespace = (await Deno.readTextFile(`${dir}/namespace`)).trim() ||
-      undefined;
-  } catch {
+    namespace = (await checkReadable(
+      `${dir}/namespace`,
+      "namespace file",
+      options.signal,
+    )).trim() || undefined;
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
     namespace = undefined;
   }
   return Object.freeze({
@@ -392,6 +493,7 @@ export function loadCredentials(
       env: options.env,
       logger: options.logger,
       onSecret: options.onSecret,
+      signal: options.signal,
     });
   }
   if (!options.apiServer) {

@@ -57,7 +57,12 @@ export class TlsError extends ApiError {
 }
 
 /** Which step a timed-out request was in. */
-export type RequestPhase = "connect" | "tls" | "request" | "response";
+export type RequestPhase =
+  | "credentials"
+  | "connect"
+  | "tls"
+  | "request"
+  | "response";
 
 /** The request did not finish within its timeout (the connection is closed). */
 export class TimeoutError extends ApiError {
@@ -155,13 +160,46 @@ export class AbortedError extends ApiError {
   }
 }
 
+/**
+ * Why credentials could not be used: `not_found` (the file does not exist),
+ * `not_regular` (a FIFO, socket, device or directory), `too_large`,
+ * `unreadable` (permission or I/O error), `invalid` (bad content: an
+ * unusable token, no PEM certificate), `config` (bad settings).
+ */
+export type CredentialsFailure =
+  | "not_found"
+  | "not_regular"
+  | "too_large"
+  | "unreadable"
+  | "invalid"
+  | "config";
+
 /** Credentials cannot be loaded or used (missing file, bad token characters). */
 export class CredentialsError extends ApiError {
+  /** Why, as a stable value. */
+  readonly reason: CredentialsFailure;
+  /** The file concerned, if any. */
+  readonly path?: string;
+
   /** A credentials error; `message` must not contain the token. */
-  constructor(message: string) {
+  constructor(
+    message: string,
+    details: { reason?: CredentialsFailure; path?: string } = {},
+  ) {
     super("credentials", message);
     this.name = "CredentialsError";
+    this.reason = details.reason ?? "config";
+    this.path = details.path;
   }
+}
+
+/**
+ * Whether `err` says a credentials file does not exist (yet), optionally
+ * this very `path`. A node being bootstrapped waits for such files.
+ */
+export function isNotExist(err: unknown, path?: string): boolean {
+  return err instanceof CredentialsError && err.reason === "not_found" &&
+    (path === undefined || err.path === path);
 }
 
 /** Whether `err` is an {@link HttpStatusError} with status 409 (a Lease update lost a race). */
@@ -221,6 +259,8 @@ export interface FailureContext {
   timeoutMs: number;
   timedOut: boolean;
   aborted: boolean;
+  /** In the credentials phase: the file being read (`token file /x`). */
+  reading?: string;
   /** The token of this request, scrubbed from every message. */
   secret?: Secret;
 }
@@ -248,7 +288,11 @@ export function classifyFailure(err: unknown, ctx: FailureContext): ApiError {
   // The timer/signal first: closing the connection makes the pending step
   // fail in arbitrary ways (even as an early end of the response).
   if (ctx.timedOut) {
-    const phase = ctx.phase === "tls" ? "TLS handshake" : ctx.phase;
+    const phase = ctx.phase === "tls"
+      ? "TLS handshake"
+      : ctx.phase === "credentials"
+      ? `reading ${ctx.reading ?? "credentials"}`
+      : ctx.phase;
     return new TimeoutError(
       ctx.phase,
       ctx.timeoutMs,

@@ -52,7 +52,9 @@ export {
   type LoadCredentialsOptions,
   type SecretHook,
   staticTokenSource,
+  type TokenOptions,
   type TokenSource,
+  unsafeTokenMode,
 } from "./credentials.ts";
 export {
   AbortedError,
@@ -60,8 +62,10 @@ export {
   type ApiErrorKind,
   ConnectionRefusedError,
   CredentialsError,
+  type CredentialsFailure,
   HttpStatusError,
   isConflict,
+  isNotExist,
   isNotFound,
   type KubeStatus,
   NetworkError,
@@ -73,3 +77,4 @@ export {
 } from "./errors.ts";
 export { type LogFields, type Logger, nullLogger } from "./logger.ts";
 export { REDACTED, redactSecret, Secret } from "./secret.ts";
+export { type FileReader, MAX_FILE_BYTES } from "./_watched_file.ts";

@@ -57,6 +57,7 @@ Deno.test("bootstrap: missing CA, then missing token file are 'not ready' verdic
     assert.equal(server.requests.at(-1)?.token, TOKEN);
     assert.ok(lines.some((l) => l.includes("credentials are readable now")));
     assert.ok(lines.every((l) => !l.includes(TOKEN)));
+    probe.close?.();
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });

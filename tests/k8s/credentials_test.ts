@@ -97,7 +97,7 @@ Deno.test("fileTokenSource: missing file is an error; later trouble keeps the la
       (err: Error) =>
         err instanceof CredentialsError && err.message.includes(path),
     );
-    await Deno.writeTextFile(path, TOKEN);
+    await Deno.writeTextFile(path, TOKEN, { mode: 0o600 });
     assert.equal((await src.token())?.reveal(), TOKEN);
     await Deno.remove(path);
     assert.equal((await src.token())?.reveal(), TOKEN);
@@ -125,10 +125,26 @@ Deno.test("WatchedFile: a settled file is served from cache; a changed one is re
     const old = new Date(Date.now() - 60_000);
     await Deno.utime(path, old, old);
     const f = new WatchedFile(path);
-    assert.deepEqual(await f.read(), { text: "one", changed: false });
-    assert.deepEqual(await f.read(), { text: "one", changed: false });
+    const text = async () => {
+      const r = await f.read();
+      return { text: r.text, changed: r.changed, stale: r.stale };
+    };
+    assert.deepEqual(await text(), {
+      text: "one",
+      changed: false,
+      stale: false,
+    });
+    assert.deepEqual(await text(), {
+      text: "one",
+      changed: false,
+      stale: false,
+    });
     await Deno.writeTextFile(path, "two");
-    assert.deepEqual(await f.read(), { text: "two", changed: true });
+    assert.deepEqual(await text(), {
+      text: "two",
+      changed: true,
+      stale: false,
+    });
   });
 });
 
