@@ -4,6 +4,7 @@
  * problem is reported at once, or a complete configuration comes back.
  */
 import { LineCounter, parseDocument } from "yaml";
+import { REDACTED } from "../observe/mod.ts";
 import { formatDuration } from "./duration.ts";
 import { envName, FIELDS, type FieldSpec } from "./fields.ts";
 import {
@@ -402,7 +403,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       out,
       f.path,
       f.secret
-        ? "<redacted>"
+        ? REDACTED
         : f.kind === "duration"
         ? formatDuration(v as number)
         : v,

@@ -4,6 +4,7 @@
  * checks that span several fields.
  */
 import { z } from "zod";
+import { REDACTED } from "../observe/mod.ts";
 import { parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { FIELDS, type FieldSpec } from "./fields.ts";
@@ -64,7 +65,7 @@ type Coerced = { value: unknown } | { error: string };
 
 /** Shows a value in an error message, never a secret. */
 export function showValue(field: FieldSpec, value: unknown): string {
-  if (field.secret) return "<redacted>";
+  if (field.secret) return REDACTED;
   return typeof value === "string"
     ? JSON.stringify(value)
     : String(JSON.stringify(value) ?? value);

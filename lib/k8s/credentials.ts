@@ -7,7 +7,7 @@
 
 import { CredentialsError } from "./errors.ts";
 import { type Logger, nullLogger } from "./logger.ts";
-import { Secret } from "./secret.ts";
+import { REDACTED, Secret } from "./secret.ts";
 import {
   type FileReader,
   WatchedFile,
@@ -107,16 +107,16 @@ class StaticTokenSource implements TokenSource {
     return Promise.resolve(this.#secret);
   }
   toJSON(): string {
-    return "StaticTokenSource([REDACTED])";
+    return `StaticTokenSource(${REDACTED})`;
   }
   toString(): string {
-    return "StaticTokenSource([REDACTED])";
+    return `StaticTokenSource(${REDACTED})`;
   }
   [INSPECT](): string {
-    return "StaticTokenSource([REDACTED])";
+    return `StaticTokenSource(${REDACTED})`;
   }
   [NODE_INSPECT](): string {
-    return "StaticTokenSource([REDACTED])";
+    return `StaticTokenSource(${REDACTED})`;
   }
 }
 

@@ -1,21 +1,24 @@
 /**
  * A holder for a bearer token that cannot leak by accident: string
  * conversion, JSON, `Deno.inspect` and `node:util.inspect` all show
- * `[REDACTED]`. Only {@link Secret.reveal} gives the value, and the HTTP
- * client is its only caller.
+ * {@link REDACTED}. Only {@link Secret.reveal} gives the value, and the HTTP
+ * client is its only caller. Every value is also registered with
+ * `lib/observe`'s redaction registry, so no log line shows it either.
  */
 
-/** What a secret prints as, everywhere. */
-export const REDACTED = "[REDACTED]";
+import { redact, REDACTED, registerSecret } from "../observe/mod.ts";
+
+export { REDACTED };
 
 /** A secret string (a bearer token). */
 export class Secret {
   // A private field: Deno.inspect and util.inspect do not show it.
   #value: string;
 
-  /** Wraps `value`. */
+  /** Wraps `value` and registers it for redaction. */
   constructor(value: string) {
     this.#value = value;
+    registerSecret(value);
   }
 
   /** The secret value. Never log or format the result. */
@@ -33,37 +36,36 @@ export class Secret {
     return other !== undefined && other.#value === this.#value;
   }
 
-  /** Always `[REDACTED]`. */
+  /** Always {@link REDACTED}. */
   toString(): string {
     return REDACTED;
   }
 
-  /** Always `"[REDACTED]"` in JSON. */
+  /** Always {@link REDACTED} in JSON. */
   toJSON(): string {
     return REDACTED;
   }
 
-  /** `Secret([REDACTED])` for `Deno.inspect` / `console.log`. */
+  /** `Secret(<redacted>)` for `Deno.inspect` / `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
     return `Secret(${REDACTED})`;
   }
 
-  /** `Secret([REDACTED])` for `node:util.inspect`. */
+  /** `Secret(<redacted>)` for `node:util.inspect`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `Secret(${REDACTED})`;
   }
 }
 
 /**
- * Replaces every occurrence of `secret` in `text` with `[REDACTED]`. Used on
- * anything that came from a server (which could echo our header back) before
- * it goes into an error, a verdict or a log line.
+ * Replaces `secret` and every registered secret in `text` with
+ * {@link REDACTED}. Used on anything that came from a server (which could
+ * echo our header back) before it goes into an error, a verdict or a log
+ * line.
  */
 export function redactSecret(
   text: string,
   secret: Secret | string | undefined,
 ): string {
-  const value = secret instanceof Secret ? secret.reveal() : secret;
-  if (!value || !text.includes(value)) return text;
-  return text.replaceAll(value, REDACTED);
+  return redact(text, secret instanceof Secret ? secret.reveal() : secret);
 }

@@ -4,6 +4,8 @@
  * field is still never written.
  */
 
+import { redact } from "./redact.ts";
+
 /** Severity, least to most. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -19,26 +21,6 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (e.g. `{ component: "vrrp" }`). */
   with(fields: LogFields): Logger;
-}
-
-const secrets = new Set<string>();
-
-/**
- * Registers a secret (a bearer token) so that no log line, error text or
- * status output passing through {@link redact} ever shows it. Short strings
- * are refused: redacting "a" would mangle every line.
- */
-export function registerSecret(secret: string | undefined): void {
-  if (secret && secret.length >= 8) secrets.add(secret);
-}
-
-/** Replaces every registered secret in `text` with `<redacted>`. */
-export function redact(text: string): string {
-  let out = text;
-  for (const s of secrets) {
-    if (out.includes(s)) out = out.replaceAll(s, "<redacted>");
-  }
-  return out;
 }
 
 /** Where lines go; tests capture them. */

@@ -1,6 +1,6 @@
 /**
- * Observability: structured logs with secret redaction (metrics and the
- * status endpoint join here).
+ * Observability: structured logs, metrics and the status endpoint, and the
+ * one secret-redaction registry every output passes through.
  *
  * @module
  */
@@ -11,10 +11,9 @@ export {
   type LoggerOptions,
   type LogLevel,
   type LogSink,
-  redact,
-  registerSecret,
   silentLogger,
 } from "./log.ts";
+export { MAX_SECRETS, redact, REDACTED, registerSecret } from "./redact.ts";
 export {
   Metrics,
   type ObserveServerOptions,

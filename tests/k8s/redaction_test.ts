@@ -9,6 +9,7 @@ import {
   ApiClient,
   externalCredentials,
   HttpStatusError,
+  REDACTED,
   staticTokenSource,
 } from "../../lib/k8s/mod.ts";
 import { SimApiServer, statusResponse, testPki } from "../../testing/mod.ts";
@@ -70,12 +71,12 @@ Deno.test("no token leak: a hostile server echoing the Authorization header", as
   const outputs: unknown[] = [];
   for (const path of ["/echo401", "/echo403", "/echo500", "/echojson"]) {
     const res = await client.request({ method: "GET", path });
-    assert.ok(res.body.includes("[REDACTED]"), `${path} body redacted`);
+    assert.ok(res.body.includes(REDACTED), `${path} body redacted`);
     outputs.push(res, await settle(client.getJson(path)));
   }
   const e401 = outputs[1] as HttpStatusError;
   assert.ok(e401 instanceof HttpStatusError && e401.status === 401);
-  assert.ok(e401.message.includes("[REDACTED]"));
+  assert.ok(e401.message.includes(REDACTED));
   assertNoSecret(TOKEN, outputs.flatMap(allRenderings), "responses and errors");
   assertNoSecret(TOKEN, logger.lines, "logs");
   assert.ok(logger.lines.length > 0);

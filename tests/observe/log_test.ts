@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { createLogger, redact, registerSecret } from "../../lib/observe/mod.ts";
+import { REDACTED as K8S_REDACTED, Secret } from "../../lib/k8s/mod.ts";
+import {
+  createLogger,
+  MAX_SECRETS,
+  redact,
+  REDACTED,
+  registerSecret,
+} from "../../lib/observe/mod.ts";
 
 const fixed = () => new Date("2026-01-02T03:04:05.678Z");
 
@@ -56,4 +63,32 @@ Deno.test("registered secrets are redacted from every line, in both formats", ()
   assert.equal(redact(`x ${token} y`), "x <redacted> y");
   registerSecret("short"); // too short to redact safely: ignored
   assert.equal(redact("short"), "short");
+});
+
+Deno.test("one registry: a k8s Secret is redacted in logs with the same marker as check output", () => {
+  assert.equal(K8S_REDACTED, REDACTED);
+  const value = "unified-registry-token-77aa";
+  const s = new Secret(value);
+  assert.equal(String(s), REDACTED);
+  const lines: string[] = [];
+  createLogger({ sink: (l) => lines.push(l) }).info(`got ${value}`, {
+    again: value,
+  });
+  assert.ok(!lines[0].includes(value));
+  assert.equal(redact(`a ${value} b`), `a ${REDACTED} b`);
+});
+
+Deno.test("the registry keeps the most recent secrets only (rotating tokens)", () => {
+  const old = "rotated-out-token-000000";
+  registerSecret(old);
+  for (let i = 0; i < MAX_SECRETS; i++) {
+    registerSecret(`rotation-${i}-token-abcdef`);
+  }
+  assert.equal(redact(old), old, "the oldest was forgotten");
+  assert.notEqual(redact("rotation-0-token-abcdef"), "rotation-0-token-abcdef");
+  // Re-registering makes a secret the most recent again.
+  registerSecret("rotation-0-token-abcdef");
+  registerSecret("one-more-token-12345678");
+  assert.notEqual(redact("rotation-0-token-abcdef"), "rotation-0-token-abcdef");
+  assert.equal(redact("rotation-1-token-abcdef"), "rotation-1-token-abcdef");
 });
