@@ -39,12 +39,11 @@ import {
   classifyFailure,
   CredentialsError,
   type FailureContext,
-  HttpStatusError,
-  type KubeStatus,
   ProtocolError,
 } from "./errors.ts";
 import { type Logger, nullLogger } from "./logger.ts";
 import { redactSecret, type Secret } from "./secret.ts";
+import { statusError } from "./status.ts";
 
 /** The server name verified for loopback URLs when none is configured. */
 export const DEFAULT_TLS_SERVER_NAME = "kubernetes";
@@ -130,6 +129,16 @@ export interface JsonRequestOptions {
   signal?: AbortSignal;
 }
 
+/** A parsed JSON answer of {@link ApiClient.requestJson}. */
+export interface JsonResponse<T> {
+  /** 200, 201 (created), 204, ... */
+  status: number;
+  /** The parsed body (undefined for 204 or an empty body). */
+  object: T;
+  /** Response headers (lower-case names). */
+  headers: Record<string, string>;
+}
+
 /** Options of {@link ApiClient.checkTcp}. */
 export interface TcpCheckOptions {
   /** Overrides the client's timeout. */
@@ -146,27 +155,6 @@ export const PATCH_TYPES = {
   strategic: "application/strategic-merge-patch+json",
   json: "application/json-patch+json",
 } as const;
-
-/** Parses a Kubernetes `Status` body, if it is one. */
-export function parseKubeStatus(body: string): KubeStatus | undefined {
-  try {
-    const v = JSON.parse(body);
-    if (v && typeof v === "object" && v.kind === "Status") {
-      return {
-        reason: typeof v.reason === "string" ? v.reason : undefined,
-        message: typeof v.message === "string" ? v.message : undefined,
-        code: typeof v.code === "number" ? v.code : undefined,
-      };
-    }
-  } catch {
-    // not JSON
-  }
-  return undefined;
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
-}
 
 /** A connection handed out for one request. */
 interface Lease {
@@ -572,12 +560,18 @@ export class ApiClient {
     this.#idle = lease;
   }
 
-  async #json<T>(
+  /**
+   * Sends `body` (if any) as JSON and parses the JSON answer. A non-2xx
+   * answer throws an {@link HttpStatusError} with the `Status` reason,
+   * message, details and retry-after; a 2xx answer that is not JSON throws
+   * a {@link ProtocolError}. `object` is undefined for 204 or an empty body.
+   */
+  async requestJson<T = unknown>(
     method: string,
     path: string,
-    body: unknown,
-    options: JsonRequestOptions & { contentType?: string },
-  ): Promise<T> {
+    body?: unknown,
+    options: JsonRequestOptions & { contentType?: string } = {},
+  ): Promise<JsonResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.contentType) headers["Content-Type"] = options.contentType;
     const res = await this.request({
@@ -589,32 +583,35 @@ export class ApiClient {
       signal: options.signal,
     });
     if (res.status < 200 || res.status > 299) {
-      const status = parseKubeStatus(res.body);
-      const what = status?.message
-        ? `: ${shorten(status.message, 300)}`
-        : res.body
-        ? `: ${shorten(res.body.trim(), 200)}`
-        : "";
-      throw new HttpStatusError(
-        res.status,
-        `${method} ${path}: HTTP ${res.status}${
-          status?.reason ? ` ${status.reason}` : ""
-        }${what}`,
-        {
-          reason: status?.reason,
-          statusMessage: status?.message && shorten(status.message, 1000),
-          body: shorten(res.body, 4096),
-        },
-      );
+      throw statusError(method.toUpperCase(), path, res);
     }
-    if (res.status === 204 || res.body === "") return undefined as T;
+    if (res.status === 204 || res.body === "") {
+      return {
+        status: res.status,
+        object: undefined as T,
+        headers: res.headers,
+      };
+    }
     try {
-      return JSON.parse(res.body) as T;
+      return {
+        status: res.status,
+        object: JSON.parse(res.body) as T,
+        headers: res.headers,
+      };
     } catch {
       throw new ProtocolError(
         `${method} ${path}: HTTP ${res.status} body is not JSON`,
       );
     }
+  }
+
+  async #json<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: JsonRequestOptions & { contentType?: string },
+  ): Promise<T> {
+    return (await this.requestJson<T>(method, path, body, options)).object;
   }
 
   /** GET `path` as JSON; non-2xx throws {@link HttpStatusError}. */

@@ -106,14 +106,42 @@ export class NetworkError extends ApiError {
   }
 }
 
-/** Fields of a Kubernetes `Status` object (the body of most API errors). */
+/** One cause of a `Status` (`details.causes[]`, e.g. a field that failed validation). */
+export interface StatusCause {
+  /** `FieldValueInvalid`, `FieldValueRequired`, ... */
+  reason?: string;
+  /** Human text. */
+  message?: string;
+  /** The field, e.g. `spec.leaseDurationSeconds`. */
+  field?: string;
+}
+
+/** `Status.details`: the object concerned and more about the failure. */
+export interface StatusDetails {
+  /** The object's name, e.g. `ha-vip`. */
+  name?: string;
+  /** Its API group, e.g. `coordination.k8s.io`. */
+  group?: string;
+  /** Its kind or resource, e.g. `leases`. */
+  kind?: string;
+  /** Its UID. */
+  uid?: string;
+  /** Why, field by field. */
+  causes?: StatusCause[];
+  /** When to try again (429, 500 "try again later", 504), seconds. */
+  retryAfterSeconds?: number;
+}
+
+/** Fields of a Kubernetes `Status` object (metav1.Status, the body of most API errors). */
 export interface KubeStatus {
-  /** `Status.reason`: `Unauthorized`, `Forbidden`, `NotFound`, `Conflict`, `AlreadyExists`, ... */
+  /** `Status.reason`: `Unauthorized`, `Forbidden`, `NotFound`, `Conflict`, `AlreadyExists`, `TooManyRequests`, ... */
   reason?: string;
   /** `Status.message` (human text). */
   message?: string;
   /** `Status.code` (the HTTP status). */
   code?: number;
+  /** `Status.details`. */
+  details?: StatusDetails;
 }
 
 /** The server answered with a non-success HTTP status (JSON helpers only). */
@@ -124,6 +152,13 @@ export class HttpStatusError extends ApiError {
   readonly reason?: string;
   /** `Status.message`, redacted and shortened. */
   readonly statusMessage?: string;
+  /** `Status.details` (object name, causes), redacted. */
+  readonly details?: StatusDetails;
+  /**
+   * When the server asks to retry later: `Status.details.retryAfterSeconds`,
+   * else the `Retry-After` header (seconds), else undefined.
+   */
+  readonly retryAfterSeconds?: number;
   /** The response body, redacted and shortened to 4 KiB. */
   readonly body: string;
 
@@ -131,13 +166,21 @@ export class HttpStatusError extends ApiError {
   constructor(
     status: number,
     message: string,
-    details: { reason?: string; statusMessage?: string; body: string },
+    details: {
+      reason?: string;
+      statusMessage?: string;
+      details?: StatusDetails;
+      retryAfterSeconds?: number;
+      body: string;
+    },
   ) {
     super("http_status", message);
     this.name = "HttpStatusError";
     this.status = status;
     this.reason = details.reason;
     this.statusMessage = details.statusMessage;
+    this.details = details.details;
+    this.retryAfterSeconds = details.retryAfterSeconds;
     this.body = details.body;
   }
 }
@@ -202,14 +245,37 @@ export function isNotExist(err: unknown, path?: string): boolean {
     (path === undefined || err.path === path);
 }
 
-/** Whether `err` is an {@link HttpStatusError} with status 409 (a Lease update lost a race). */
+/**
+ * Whether `err` is a 409: a write lost a race (`Conflict`: an update with a
+ * stale resourceVersion; `AlreadyExists`: a create of an existing object).
+ */
 export function isConflict(err: unknown): boolean {
   return err instanceof HttpStatusError && err.status === 409;
+}
+
+/** Whether `err` is a 409 `AlreadyExists` (a create lost the race). */
+export function isAlreadyExists(err: unknown): boolean {
+  return isConflict(err) && (err as HttpStatusError).reason === "AlreadyExists";
 }
 
 /** Whether `err` is an {@link HttpStatusError} with status 404. */
 export function isNotFound(err: unknown): boolean {
   return err instanceof HttpStatusError && err.status === 404;
+}
+
+/** Whether `err` is a 401: the token is missing, wrong or expired. */
+export function isUnauthorized(err: unknown): boolean {
+  return err instanceof HttpStatusError && err.status === 401;
+}
+
+/** Whether `err` is a 403: RBAC does not allow the verb on the resource. */
+export function isForbidden(err: unknown): boolean {
+  return err instanceof HttpStatusError && err.status === 403;
+}
+
+/** Whether `err` is a 429 (API priority and fairness is shedding load). */
+export function isTooManyRequests(err: unknown): boolean {
+  return err instanceof HttpStatusError && err.status === 429;
 }
 
 /**

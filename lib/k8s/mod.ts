@@ -1,8 +1,10 @@
 /**
  * Talking to the Kubernetes API server: credentials (external or in-cluster,
- * with rotating token files), and a minimal HTTP/1.1 client over
- * `Deno.connect` + `Deno.startTls` that verifies the serving certificate
- * against a configurable name (kubeadm certificates carry no 127.0.0.1).
+ * with rotating token files read within the caller's deadline), and a small
+ * client: `node:http` over a connection `Deno.startTls` has verified against
+ * a configurable name (kubeadm certificates carry no 127.0.0.1), one
+ * kept-alive connection, JSON helpers whose failures are typed
+ * (`isNotFound`, `isConflict`, `isForbidden`, ... from the `Status` body).
  *
  * The token never appears in a log line, an error message or the
  * inspect/JSON/string form of any object here.
@@ -20,6 +22,10 @@
  *   tlsServerName: "kubernetes",
  * });
  * const res = await client.request({ method: "GET", path: "/readyz" });
+ * const lease = await client.getJson(
+ *   "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ha-vip",
+ * ).catch((err) => isNotFound(err) ? undefined : Promise.reject(err));
+ * client.close();
  * ```
  *
  * @module
@@ -34,7 +40,7 @@ export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TLS_SERVER_NAME,
   type JsonRequestOptions,
-  parseKubeStatus,
+  type JsonResponse,
   PATCH_TYPES,
   type TcpCheckOptions,
 } from "./client.ts";
@@ -64,17 +70,24 @@ export {
   CredentialsError,
   type CredentialsFailure,
   HttpStatusError,
+  isAlreadyExists,
   isConflict,
+  isForbidden,
   isNotExist,
   isNotFound,
+  isTooManyRequests,
+  isUnauthorized,
   type KubeStatus,
   NetworkError,
   ProtocolError,
   type RequestPhase,
+  type StatusCause,
+  type StatusDetails,
   TimeoutError,
   TlsError,
   type TlsFailureReason,
 } from "./errors.ts";
 export { type LogFields, type Logger, nullLogger } from "./logger.ts";
 export { REDACTED, redactSecret, Secret } from "./secret.ts";
+export { parseKubeStatus, statusError } from "./status.ts";
 export { type FileReader, MAX_FILE_BYTES } from "./_watched_file.ts";
