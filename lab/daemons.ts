@@ -10,7 +10,7 @@
 
 import type { LabHost, LabProcess, Topology } from "./topology.ts";
 import { nowMs } from "./topology.ts";
-import type { Interval, VipWatcher } from "./vip_watch.ts";
+import { hasAddress, type Interval, type VipWatcher } from "./vip_watch.ts";
 import {
   daemonLineHandler,
   HA_VIP_INTERESTING,
@@ -216,23 +216,7 @@ vrrp_instance VI_1 {
 export async function kernelHolders(topo: Topology): Promise<string[]> {
   const out: string[] = [];
   for (const h of topo.nodes) {
-    const r = await topo.exec(h.netns, [
-      "ip",
-      "-j",
-      "-4",
-      "addr",
-      "show",
-      "dev",
-      h.ifname,
-    ]);
-    const links = JSON.parse(r.stdout || "[]") as {
-      addr_info?: { local?: string }[];
-    }[];
-    if (
-      links.some((l) => (l.addr_info ?? []).some((a) => a.local === topo.vip))
-    ) {
-      out.push(h.name);
-    }
+    if (await hasAddress(topo, h, topo.vip)) out.push(h.name);
   }
   return out;
 }

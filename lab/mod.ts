@@ -57,6 +57,7 @@ export {
 export {
   clip,
   dualTimes,
+  hasAddress,
   intersect,
   type Interval,
   subtract,

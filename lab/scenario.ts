@@ -77,17 +77,7 @@ import {
 import { cacheForNamespaces, sleep, within } from "./util.ts";
 import { type VipChange, watchVip } from "./vip_watch.ts";
 
-export type {
-  Bounds,
-  EventKind,
-  EventMeasurement,
-  Gap,
-  Implementation,
-  ScenarioEvent,
-  ScenarioOptions,
-  ScenarioResult,
-  TimelineEntry,
-} from "./scenario_types.ts";
+export type * from "./scenario_types.ts";
 export { defaultBounds } from "./measure.ts";
 
 /**

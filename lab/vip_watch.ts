@@ -73,21 +73,7 @@ export async function watchVip(
   // `ip monitor` prints nothing when it has subscribed; give it a moment
   // before the snapshot so no change can fall between the two.
   await new Promise((r) => setTimeout(r, 300));
-  const snap = await topo.exec(host.netns, [
-    "ip",
-    "-j",
-    "-4",
-    "addr",
-    "show",
-    "dev",
-    host.ifname,
-  ]);
-  const links = JSON.parse(snap.stdout || "[]") as {
-    addr_info?: { local?: string }[];
-  }[];
-  const present = links.some((l) =>
-    (l.addr_info ?? []).some((a) => a.local === vip)
-  );
+  const present = await hasAddress(topo, host, vip);
   if (present && !holding) set(nowMs(), true);
   return {
     node: host.name,
@@ -190,4 +176,25 @@ export function dualTimes(perNode: Interval[][], end: number): Interval[] {
     }
   }
   return union(pairs, end);
+}
+
+/** Whether `host`'s interface has the IPv4 address `ip` now (`ip -j -4 addr`). */
+export async function hasAddress(
+  topo: Topology,
+  host: LabHost,
+  ip: string,
+): Promise<boolean> {
+  const snap = await topo.exec(host.netns, [
+    "ip",
+    "-j",
+    "-4",
+    "addr",
+    "show",
+    "dev",
+    host.ifname,
+  ]);
+  const links = JSON.parse(snap.stdout || "[]") as {
+    addr_info?: { local?: string }[];
+  }[];
+  return links.some((l) => (l.addr_info ?? []).some((a) => a.local === ip));
 }

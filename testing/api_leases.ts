@@ -101,6 +101,27 @@ function list(store: LeaseStore, ns: string): Response {
   });
 }
 
+/** The object as stored: what the client sent plus the server's fields. */
+function stored(
+  store: LeaseStore,
+  body: Lease,
+  ns: string,
+  keep: { uid: string; creationTimestamp: string },
+): Lease {
+  return {
+    ...body,
+    apiVersion: `${GROUP}/v1`,
+    kind: "Lease",
+    metadata: {
+      ...body.metadata,
+      name: body.metadata.name,
+      namespace: ns,
+      ...keep,
+      resourceVersion: store.nextResourceVersion(),
+    },
+  };
+}
+
 async function create(
   store: LeaseStore,
   request: Request,
@@ -118,19 +139,10 @@ async function create(
       details(name),
     );
   }
-  const lease: Lease = {
-    ...body,
-    apiVersion: `${GROUP}/v1`,
-    kind: "Lease",
-    metadata: {
-      ...body.metadata,
-      name,
-      namespace: ns,
-      uid: crypto.randomUUID(),
-      resourceVersion: store.nextResourceVersion(),
-      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    },
-  };
+  const lease = stored(store, body, ns, {
+    uid: crypto.randomUUID(),
+    creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  });
   store.leases.set(key, lease);
   return jsonResponse(201, lease);
 }
@@ -166,19 +178,10 @@ async function update(
       details(name),
     );
   }
-  const lease: Lease = {
-    ...body,
-    apiVersion: `${GROUP}/v1`,
-    kind: "Lease",
-    metadata: {
-      ...body.metadata,
-      name,
-      namespace: ns,
-      uid: current.metadata.uid,
-      creationTimestamp: current.metadata.creationTimestamp,
-      resourceVersion: store.nextResourceVersion(),
-    },
-  };
+  const lease = stored(store, body, ns, {
+    uid: current.metadata.uid,
+    creationTimestamp: current.metadata.creationTimestamp,
+  });
   store.leases.set(key, lease);
   return jsonResponse(200, lease);
 }

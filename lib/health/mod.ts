@@ -57,6 +57,7 @@ export {
   type ConnectionRefusedVerdict,
   type ErrorVerdict,
   type ForbiddenVerdict,
+  type HealthAnswer,
   type HealthBody,
   type HealthCheckLine,
   isReady,
@@ -73,3 +74,12 @@ export {
   verdictFromResponse,
   type VerdictKind,
 } from "./verdict.ts";
+// Types of lib/k8s that this module's signatures use.
+export type {
+  LogFields,
+  Logger,
+  Secret,
+  TlsFailureReason,
+  TokenOptions,
+  TokenSource,
+} from "../k8s/mod.ts";

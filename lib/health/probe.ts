@@ -103,8 +103,7 @@ export interface ProbeResult {
 
 /** Probes one API server repeatedly (the client and its file caches are reused). */
 export class Prober {
-  /** The client used (shareable with other users of the same server). */
-  readonly client: ApiClient;
+  readonly #client: ApiClient;
   /** The readiness path, e.g. `/readyz`. */
   readonly path: string;
   readonly #timeoutMs: number;
@@ -120,7 +119,7 @@ export class Prober {
     this.#timeoutMs = options.timeoutMs;
     this.#tokenSource = options.tokenSource;
     this.#logger = options.logger ?? nullLogger;
-    this.client = new ApiClient({
+    this.#client = new ApiClient({
       url: url.origin,
       tlsServerName: options.tlsServerName,
       insecureSkipTlsVerify: options.insecureSkipTlsVerify,
@@ -133,9 +132,14 @@ export class Prober {
     });
   }
 
+  /** `host:port` of the API server probed. */
+  get address(): string {
+    return this.#client.address;
+  }
+
   /** Closes the kept connection. */
   close(): void {
-    this.client.close();
+    this.#client.close();
   }
 
   /** Runs both stages; never throws (failures are verdicts). */
@@ -143,8 +147,8 @@ export class Prober {
     const started = performance.now();
     const remaining = () =>
       Math.max(1, Math.round(this.#timeoutMs - (performance.now() - started)));
-    const tcp: TcpStageResult = this.client.connected
-      ? { ok: true, reused: true, address: this.client.address, ms: 0 }
+    const tcp: TcpStageResult = this.#client.connected
+      ? { ok: true, reused: true, address: this.#client.address, ms: 0 }
       : await this.#tcpStage(signal);
     if (!tcp.ok) {
       return this.#done({
@@ -160,15 +164,15 @@ export class Prober {
   async #tcpStage(signal?: AbortSignal): Promise<TcpStageResult> {
     const started = performance.now();
     try {
-      const ms = await this.client.checkTcp({
+      const ms = await this.#client.checkTcp({
         timeoutMs: this.#timeoutMs,
         signal,
       });
-      return { ok: true, address: this.client.address, ms };
+      return { ok: true, address: this.#client.address, ms };
     } catch (err) {
       return {
         ok: false,
-        address: this.client.address,
+        address: this.#client.address,
         ms: performance.now() - started,
         verdict: verdictFromError(err, "tcp"),
       };
@@ -187,7 +191,7 @@ export class Prober {
     let status: number | undefined;
     let verboseFollowUp = false;
     try {
-      const res = await this.client.request({
+      const res = await this.#client.request({
         method: "GET",
         path: this.path,
         headers: { Accept: "text/plain, */*" },
@@ -230,7 +234,7 @@ export class Prober {
   ): Promise<string | undefined> {
     const sep = this.path.includes("?") ? "&" : "?";
     try {
-      const res = await this.client.request({
+      const res = await this.#client.request({
         method: "GET",
         path: `${this.path}${sep}verbose`,
         headers: { Accept: "text/plain, */*" },

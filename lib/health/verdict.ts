@@ -10,7 +10,6 @@
 
 import {
   ApiError,
-  type ApiResponse,
   parseKubeStatus,
   TimeoutError,
   TlsError,
@@ -191,6 +190,16 @@ function listChecks(names: string[]): string {
   return names.length > 8 ? `${shown} (+${names.length - 8} more)` : shown;
 }
 
+/** The parts of an HTTP answer a verdict is made from (an `ApiResponse` of `lib/k8s`). */
+export interface HealthAnswer {
+  /** HTTP status code. */
+  status: number;
+  /** The body as text (token-redacted). */
+  body: string;
+  /** Whether the request carried a bearer token. */
+  authenticated: boolean;
+}
+
 /** Context for building verdicts. */
 export interface VerdictContext {
   /** The probed path, e.g. `/readyz`. */
@@ -204,7 +213,7 @@ export interface VerdictContext {
  * is the body of a follow-up `?verbose` request, when one was made.
  */
 export function verdictFromResponse(
-  res: ApiResponse,
+  res: HealthAnswer,
   ctx: VerdictContext,
   verboseBody?: string,
 ): Verdict {
