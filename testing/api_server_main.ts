@@ -127,35 +127,10 @@ function controlHandler(
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  let flags: Map<string, string[]>;
-  try {
-    flags = parseArgs(args);
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const one = (name: string) => flags.get(name)?.at(-1);
-  if (one("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  const host = one("host") ?? "127.0.0.1";
-  const plainHttp = one("plain-http") === "true";
-  let caCertFile: string | undefined;
-  let cert: string | undefined;
-  let key: string | undefined;
-  if (!plainHttp) {
-    const dir = one("cert-dir") ??
-      await Deno.makeTempDir({ prefix: "ha-vip-sim-pki-" });
-    const pki = await loadOrGeneratePki(dir, {
-      nodeName: one("node-name"),
-      nodeIp: one("node-ip"),
-    });
-    caCertFile = pki.caCertFile;
-    cert = pki.serverCert;
-    key = pki.serverKey;
-  }
+type Flags = Map<string, string[]>;
+
+/** Token policies from `--token`, `--forbidden-token`, `--reader-token`. */
+function tokensOf(flags: Flags): Record<string, TokenPolicy> {
   const tokens: Record<string, TokenPolicy> = {};
   for (const t of flags.get("token") ?? []) {
     tokens[t] = { user: "admin", allow: "*" };
@@ -169,19 +144,98 @@ async function main(args: string[]): Promise<number> {
       allow: ["/readyz", "/livez", "/healthz"],
     };
   }
+  return tokens;
+}
+
+/** Starts the API server from the flags; `caCertFile` for the listening line. */
+async function startServer(flags: Flags) {
+  const one = (name: string) => flags.get(name)?.at(-1);
+  const plainHttp = one("plain-http") === "true";
+  let pki: Awaited<ReturnType<typeof loadOrGeneratePki>> | undefined;
+  if (!plainHttp) {
+    const dir = one("cert-dir") ??
+      await Deno.makeTempDir({ prefix: "ha-vip-sim-pki-" });
+    pki = await loadOrGeneratePki(dir, {
+      nodeName: one("node-name"),
+      nodeIp: one("node-ip"),
+    });
+  }
   const unready = one("unready");
   const server = await SimApiServer.start({
-    hostname: host,
+    hostname: one("host") ?? "127.0.0.1",
     port: Number(one("port") ?? 6443),
     plainHttp,
-    cert,
-    key,
-    tokens,
+    cert: pki?.serverCert,
+    key: pki?.serverKey,
+    tokens: tokensOf(flags),
     anonymous: (one("anonymous") ?? "allow") as AnonymousMode,
     failing: unready ? unready.split(",").filter(Boolean) : [],
     delayMs: Number(one("delay-ms") ?? 0),
   });
+  return { server, caCertFile: pki?.caCertFile };
+}
 
+/** The control endpoint (`--control-port`, -1: none); resolves its URL. */
+function serveControl(
+  flags: Flags,
+  server: SimApiServer,
+  shutdown: () => void,
+  signal: AbortSignal,
+): string | undefined {
+  const one = (name: string) => flags.get(name)?.at(-1);
+  const port = Number(one("control-port") ?? 0);
+  if (port < 0) return undefined;
+  const control = Deno.serve({
+    hostname: one("control-host") ?? server.hostname,
+    port,
+    signal,
+    onListen: () => {},
+  }, controlHandler(server, shutdown));
+  const a = control.addr;
+  return `http://${
+    a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
+  }:${a.port}`;
+}
+
+/** Applies `path` (a JSON ControlCommand) whenever it changes, every 100 ms. */
+function pollControlFile(
+  path: string,
+  server: SimApiServer,
+  stopped: () => boolean,
+): void {
+  let last = "";
+  const poll = async () => {
+    if (stopped()) return;
+    try {
+      const text = await Deno.readTextFile(path);
+      if (text !== last && text.trim() !== "") {
+        last = text;
+        await server.control(JSON.parse(text));
+        console.log(
+          JSON.stringify({ event: "control", state: server.state() }),
+        );
+      }
+    } catch {
+      // missing or half-written: try again
+    }
+    if (!stopped()) setTimeout(poll, 100);
+  };
+  poll();
+}
+
+async function main(args: string[]): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parseArgs(args);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.has("help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { server, caCertFile } = await startServer(flags);
   let stopped = false;
   const stopControl = new AbortController();
   const done = Promise.withResolvers<void>();
@@ -191,44 +245,9 @@ async function main(args: string[]): Promise<number> {
     stopControl.abort();
     server.close().then(() => done.resolve());
   };
-
-  let controlUrl: string | undefined;
-  const controlPort = Number(one("control-port") ?? 0);
-  if (controlPort >= 0) {
-    const control = Deno.serve({
-      hostname: one("control-host") ?? host,
-      port: controlPort,
-      signal: stopControl.signal,
-      onListen: () => {},
-    }, controlHandler(server, shutdown));
-    const a = control.addr;
-    controlUrl = `http://${
-      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
-    }:${a.port}`;
-  }
-
-  const controlFile = one("control-file");
-  if (controlFile) {
-    let last = "";
-    const poll = async () => {
-      if (stopped) return;
-      try {
-        const text = await Deno.readTextFile(controlFile);
-        if (text !== last && text.trim() !== "") {
-          last = text;
-          await server.control(JSON.parse(text));
-          console.log(
-            JSON.stringify({ event: "control", state: server.state() }),
-          );
-        }
-      } catch {
-        // missing or half-written: try again
-      }
-      if (!stopped) setTimeout(poll, 100);
-    };
-    poll();
-  }
-
+  const controlUrl = serveControl(flags, server, shutdown, stopControl.signal);
+  const controlFile = flags.get("control-file")?.at(-1);
+  if (controlFile) pollControlFile(controlFile, server, () => stopped);
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, shutdown);
   }
@@ -238,7 +257,7 @@ async function main(args: string[]): Promise<number> {
     control: controlUrl,
     controlFile,
     caCertFile,
-    tlsServerName: plainHttp ? undefined : "kubernetes",
+    tlsServerName: server.plainHttp ? undefined : "kubernetes",
   }));
   await done.promise;
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
