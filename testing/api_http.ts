@@ -11,11 +11,15 @@ import type { SimApiServer } from "./api_server.ts";
 
 /** What a route handler gets. */
 export interface RouteContext {
+  /** The request as received. */
   request: Request;
+  /** Its URL, parsed. */
   url: URL;
+  /** The URLPattern groups of the path (`ns`, `name`, ...). */
   params: Record<string, string | undefined>;
   /** The authenticated user (`system:anonymous` without a token). */
   user: string;
+  /** The server answering. */
   server: SimApiServer;
 }
 
@@ -26,9 +30,13 @@ export type RouteKind =
 
 /** A route: method + URLPattern pathname. */
 export interface Route {
+  /** Upper-case HTTP method. */
   method: string;
+  /** The path pattern. */
   pattern: URLPattern;
+  /** How it is authorized (and named in 403 messages). */
   kind: RouteKind;
+  /** Answers a request. */
   handler: (ctx: RouteContext) => Response | Promise<Response>;
 }
 

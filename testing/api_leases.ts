@@ -27,8 +27,11 @@ import {
 
 /** A stored Lease (the fields the server manages, plus what the client sent). */
 export interface Lease {
+  /** Always `coordination.k8s.io/v1`. */
   apiVersion: "coordination.k8s.io/v1";
+  /** Always `Lease`. */
   kind: "Lease";
+  /** Name, namespace and the fields the server manages. */
   metadata: {
     name: string;
     namespace: string;
@@ -37,6 +40,7 @@ export interface Lease {
     creationTimestamp: string;
     [k: string]: unknown;
   };
+  /** The spec as the client wrote it (holderIdentity, leaseDurationSeconds, ...). */
   spec?: Record<string, unknown>;
 }
 

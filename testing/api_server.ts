@@ -107,6 +107,7 @@ export interface SimApiServerOptions {
   port?: number;
   /** PEM serving certificate and key; default the test PKI's kubeadm-shaped pair. */
   cert?: string;
+  /** PEM key of `cert`. */
   key?: string;
   /** Serve plain HTTP instead. */
   plainHttp?: boolean;
@@ -124,15 +125,19 @@ export interface SimApiServerOptions {
 
 /** A request the server saw (tests assert on tokens; this is test code). */
 export interface RecordedRequest {
+  /** HTTP method. */
   method: string;
+  /** Path and query. */
   path: string;
   /** The bearer token sent, if any. */
   token?: string;
+  /** The status answered. */
   status: number;
   /** The client's port: requests with the same one came over one connection. */
   clientPort: number;
 }
 
+/** A runtime control command (HTTP control endpoint, control file, tests). */
 export interface ControlCommand {
   /** Failing check names; `[]` = ready. */
   failing?: string[];
@@ -140,6 +145,7 @@ export interface ControlCommand {
   delayMs?: number | null;
   /** false: close the listener (connection refused); true: reopen it. */
   listening?: boolean;
+  /** How requests without a token are treated from now on. */
   anonymous?: AnonymousMode;
   /** Tokens to add or replace. */
   tokens?: Record<string, TokenPolicy>;
@@ -165,7 +171,9 @@ const VERBS: Record<string, string> = {
 
 /** The simulated API server. */
 export class SimApiServer {
+  /** The listen address. */
   readonly hostname: string;
+  /** Serves plain HTTP instead of TLS. */
   readonly plainHttp: boolean;
   /** Requests seen, oldest first (bounded). */
   readonly requests: RecordedRequest[] = [];
@@ -290,14 +298,17 @@ export class SimApiServer {
     this.#delayEpoch = new AbortController();
   }
 
+  /** How requests without a token are treated from now on. */
   setAnonymous(mode: AnonymousMode): void {
     this.#anonymous = mode;
   }
 
+  /** Adds or replaces a token. */
   setToken(token: string, policy: TokenPolicy): void {
     this.#tokens.set(token, policy);
   }
 
+  /** Removes a token: it gets 401 from now on. */
   removeToken(token: string): void {
     this.#tokens.delete(token);
   }
@@ -349,6 +360,7 @@ export class SimApiServer {
     await this.#unlisten();
   }
 
+  /** Same as {@link SimApiServer.close} (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

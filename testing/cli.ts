@@ -3,8 +3,11 @@ import { main } from "../lib/cli/mod.ts";
 
 /** What one CLI invocation printed and returned. */
 export interface CliResult {
+  /** The exit status. */
   status: number;
+  /** Everything written to stdout. */
   out: string;
+  /** Everything written to stderr. */
   err: string;
 }
 

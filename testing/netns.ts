@@ -145,6 +145,7 @@ export class AgentError extends Error {
   readonly remoteName: string;
   /** Every own enumerable field of the remote error (errno, code, ...). */
   readonly fields: Record<string, unknown>;
+  /** The error of agent operation `op`, as the agent reported it. */
   constructor(op: string, remote: Record<string, unknown>) {
     super(`agent ${op}: ${remote.name}: ${remote.message}`);
     this.name = "AgentError";

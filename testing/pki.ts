@@ -13,29 +13,43 @@
 
 /** Files and PEM texts of a generated PKI. */
 export interface TestPki {
+  /** Where the files are. */
   dir: string;
+  /** The node name in the serving certificate. */
   nodeName: string;
+  /** The node IP in the serving certificate. */
   nodeIp: string;
   /** The SANs of the serving certificate, `DNS:`/`IP:` prefixed. */
   sans: string[];
+  /** The cluster CA certificate (`ca.crt`). */
   caCertFile: string;
+  /** Its key (`ca.key`). */
   caKeyFile: string;
+  /** The CA certificate, PEM. */
   caCert: string;
   /** kubeadm-shaped serving certificate (valid, signed by the CA). */
   serverCertFile: string;
+  /** Its key (`apiserver.key`). */
   serverKeyFile: string;
+  /** The serving certificate, PEM. */
   serverCert: string;
+  /** Its key, PEM. */
   serverKey: string;
   /** Same key and SANs, validity 2020-01-01 .. 2021-01-01. */
   expiredCertFile: string;
+  /** The expired certificate, PEM. */
   expiredCert: string;
   /** Same key and SANs, valid from 2099. */
   notYetValidCertFile: string;
+  /** The not-yet-valid certificate, PEM. */
   notYetValidCert: string;
   /** Another CA, and the same server key/SANs signed by it. */
   otherCaCertFile: string;
+  /** The other CA, PEM. */
   otherCaCert: string;
+  /** The serving certificate signed by the other CA. */
   otherCaServerCertFile: string;
+  /** The same, PEM. */
   otherCaServerCert: string;
 }
 
