@@ -13,12 +13,19 @@ function lifetimeSeconds(text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs / 1000;
   if (text === "forever") return FOREVER;
   const ms = parseDuration(text);
-  if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
+  // The kernel counts valid lifetimes in u32 seconds, 0xffffffff meaning
+  // forever: anything longer would wrap around to a short lifetime.
+  if (
+    ms === undefined || ms < 1000 || ms % 1000 !== 0 ||
+    ms / 1000 >= FOREVER
+  ) {
     throw new CliExit(
       EXIT.usage,
       `ha-vip vip add: --lifetime ${
         JSON.stringify(text)
-      } is not valid; use whole seconds (e.g. 30s, 10m) or "forever"`,
+      } is not valid; use whole seconds up to ${
+        FOREVER - 1
+      }s (e.g. 30s, 10m) or "forever"`,
     );
   }
   return ms / 1000;

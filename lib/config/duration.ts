@@ -25,6 +25,9 @@ export function parseDuration(text: string): number | undefined {
     if (!m || m.index !== at) return undefined;
     total += Number(m[1]) * UNIT_MS[m[2]];
   }
+  // 400 nines of hours: beyond every field's maximum, which then names the
+  // valid range; never Infinity, which no timer or message should see.
+  if (total > Number.MAX_SAFE_INTEGER) return Number.MAX_SAFE_INTEGER;
   // Sub-millisecond precision is meaningless for every timer we run.
   return Math.round(total);
 }

@@ -3,6 +3,7 @@
  * `HA_VIP_*` environment variables and the README reference are all derived
  * from this table, so the four cannot drift apart.
  */
+import { formatDuration } from "./duration.ts";
 
 /** How a field's text (from a flag or the environment) is read. */
 export type FieldKind =
@@ -30,12 +31,21 @@ export interface FieldSpec {
   /** Text shown in the reference when the default is computed at start. */
   defaultText?: string;
   values?: readonly string[];
+  /** Least value (integers; durations in ms; lists: fewest items). */
   min?: number;
+  /**
+   * Greatest value (integers; durations in ms; lists: most items). Every
+   * duration has one: a timer holds at most {@link MAX_TIMER_MS}, and Deno
+   * turns a longer delay into 1 ms.
+   */
   max?: number;
   /** Secret values are redacted in `check` output, logs and errors. */
   secret?: boolean;
   required?: boolean;
 }
+
+/** The longest delay a timer holds (2³¹−1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The environment variable of a field: `health.interval` -> `HA_VIP_HEALTH_INTERVAL`. */
 export function envName(path: string): string {
@@ -148,6 +158,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "lease-duration",
     min: 1000,
+    max: 600_000,
     default: "15s",
     description:
       "How long a Lease holds without renewal before others may take it.",
@@ -157,6 +168,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "lease-renew-deadline",
     min: 1000,
+    max: 600_000,
     default: "10s",
     description:
       "The holder gives the VIP up if it could not renew for this long (must be < duration).",
@@ -166,6 +178,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "lease-retry-period",
     min: 100,
+    max: 60_000,
     default: "2s",
     description:
       "Time between Lease acquire/renew attempts (must be < renew_deadline).",
@@ -184,6 +197,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "health-interval",
     min: 100,
+    max: 600_000,
     default: "2s",
     description: "Time between health checks.",
   },
@@ -192,6 +206,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "health-timeout",
     min: 50,
+    max: 60_000,
     default: "1s",
     description:
       "Time limit of one check, TCP connect and /readyz together (must be <= interval).",
@@ -201,6 +216,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "stability-window",
     min: 0,
+    max: 3_600_000,
     default: "5s",
     description:
       "A new verdict (ready / not ready) counts only once it has held this long (anti-flapping).",
@@ -290,6 +306,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: "duration",
     flag: "announce-refresh-interval",
     min: 0,
+    max: 3_600_000,
     default: "10s",
     description:
       "The holder re-announces the VIP this often (0: only on takeover and conflicts).",
@@ -334,4 +351,18 @@ export const FIELDS: readonly FieldSpec[] = [
 /** The field at a dotted path, if any. */
 export function fieldAt(path: string): FieldSpec | undefined {
   return FIELDS.find((f) => f.path === path);
+}
+
+/**
+ * The valid range of a number or duration field in words ("from 1s to
+ * 10m", "at least 2"), or "" when it has none.
+ */
+export function describeRange(f: FieldSpec): string {
+  const fmt = f.kind === "duration" ? formatDuration : String;
+  if (f.min !== undefined && f.max !== undefined) {
+    return `from ${fmt(f.min)} to ${fmt(f.max)}`;
+  }
+  if (f.min !== undefined) return `at least ${fmt(f.min)}`;
+  if (f.max !== undefined) return `at most ${fmt(f.max)}`;
+  return "";
 }

@@ -8,11 +8,13 @@
 export { type Cidr, parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export {
+  describeRange,
   envName,
   fieldAt,
   type FieldKind,
   FIELDS,
   type FieldSpec,
+  MAX_TIMER_MS,
 } from "./fields.ts";
 export { coerceField, type Config, configSchema } from "./schema.ts";
 export {

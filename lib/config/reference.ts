@@ -2,7 +2,7 @@
  * The configuration reference in README.md, generated from the field table
  * (`deno task docs`); a test fails when the README and the table disagree.
  */
-import { envName, FIELDS } from "./fields.ts";
+import { describeRange, envName, FIELDS } from "./fields.ts";
 
 /** Marker lines around the generated part of README.md. */
 export const REFERENCE_BEGIN =
@@ -28,9 +28,14 @@ export function renderReference(): string {
       ? `\`--${f.flag}\`, \`--no-${f.flag}\``
       : `\`--${f.flag}\``;
     const values = f.values ? ` One of: ${f.values.join(", ")}.` : "";
+    const range = f.kind === "list"
+      ? (f.max !== undefined ? ` At most ${f.max} entries.` : "")
+      : describeRange(f)
+      ? ` Valid: ${describeRange(f)}.`
+      : "";
     return `| \`${f.path}\` | ${flag} | \`${envName(f.path)}\` | ${
       cell(def)
-    } | ${cell(f.description + values)} |`;
+    } | ${cell(f.description + values + range)} |`;
   });
   // deno fmt would align the columns, and then fight `deno task docs`.
   return [

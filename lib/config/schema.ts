@@ -7,7 +7,7 @@ import { z } from "zod";
 import { REDACTED } from "../observe/mod.ts";
 import { parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { FIELDS, type FieldSpec } from "./fields.ts";
+import { describeRange, FIELDS, type FieldSpec } from "./fields.ts";
 
 /** The validated configuration. Durations are milliseconds. */
 export interface Config {
@@ -71,15 +71,6 @@ export function showValue(field: FieldSpec, value: unknown): string {
     : String(JSON.stringify(value) ?? value);
 }
 
-function range(f: FieldSpec, fmt: (n: number) => string): string {
-  if (f.min !== undefined && f.max !== undefined) {
-    return `from ${fmt(f.min)} to ${fmt(f.max)}`;
-  }
-  if (f.min !== undefined) return `at least ${fmt(f.min)}`;
-  if (f.max !== undefined) return `at most ${fmt(f.max)}`;
-  return "";
-}
-
 const TRUE = new Set(["true", "yes", "on", "1"]);
 const FALSE = new Set(["false", "no", "off", "0"]);
 
@@ -98,7 +89,7 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
         : NaN;
       if (!Number.isInteger(n)) {
         return {
-          error: `${shown} is not a whole number; use ${range(f, String)}`,
+          error: `${shown} is not a whole number; use ${describeRange(f)}`,
         };
       }
       if (
@@ -106,7 +97,7 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
       ) {
         return {
           error: `${shown} is out of range; use a whole number ${
-            range(f, String)
+            describeRange(f)
           }`,
         };
       }
@@ -140,7 +131,7 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
         (f.max !== undefined && ms > f.max)
       ) {
         return {
-          error: `${shown} is out of range; use ${range(f, formatDuration)}`,
+          error: `${shown} is out of range; use ${describeRange(f)}`,
         };
       }
       return { value: ms };
