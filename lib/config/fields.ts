@@ -8,6 +8,7 @@ import { formatDuration } from "./duration.ts";
 /** How a field's text (from a flag or the environment) is read. */
 export type FieldKind =
   | "string"
+  | "ifname"
   | "integer"
   | "boolean"
   | "duration"
@@ -63,10 +64,11 @@ export const FIELDS: readonly FieldSpec[] = [
   },
   {
     path: "interface",
-    kind: "string",
+    kind: "ifname",
     flag: "interface",
     required: true,
-    description: "The interface that carries the VIP, e.g. eth0.",
+    description:
+      "The interface that carries the VIP, e.g. eth0 (a Linux name: at most 15 bytes, no '/', ':' or white space).",
   },
   {
     path: "election.mode",

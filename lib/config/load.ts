@@ -295,7 +295,9 @@ export async function loadConfig(
       setIn(raw, f.path, f.default);
       origins[f.path] = "default";
     } else if (f.required && sources.requireVip === false) {
-      setIn(raw, f.path, f.path === "vip" ? "127.0.0.1/32" : "lo");
+      // Valid but inert: 192.0.2.0/24 is reserved for documentation
+      // (RFC 5737), so it passes the VIP checks and names nobody's host.
+      setIn(raw, f.path, f.path === "vip" ? "192.0.2.1/32" : "lo");
       origins[f.path] = "placeholder";
     } else if (f.required && !brokenFile) {
       issues.push({

@@ -5,7 +5,14 @@
  */
 import { z } from "zod";
 import { REDACTED } from "../observe/mod.ts";
-import { parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
+import {
+  interfaceNameProblem,
+  notHostInSubnetReason,
+  notUnicastReason,
+  parseCidr,
+  parseIpv4,
+  parseIpv6,
+} from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { describeRange, FIELDS, type FieldSpec } from "./fields.ts";
 
@@ -201,6 +208,19 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
         error: `${shown} is not host:port; use e.g. 127.0.0.1:9480 or :9480`,
       };
     }
+    case "ifname": {
+      if (typeof raw !== "string") {
+        return { error: `${shown} is not an interface name; use e.g. eth0` };
+      }
+      const problem = interfaceNameProblem(raw);
+      if (problem) {
+        return {
+          error:
+            `${shown} ${problem}; use the name \`ip link\` shows, e.g. eth0 or bond0.100`,
+        };
+      }
+      return { value: raw };
+    }
     case "string": {
       if (typeof raw === "string" && raw.length > 0) return { value: raw };
       if (typeof raw === "number") return { value: String(raw) };
@@ -280,29 +300,66 @@ export function crossChecks(
       }`,
     );
   }
-  if (c?.election?.mode === "vrrp" && vip?.family === 6) {
-    issue(
-      "vip",
-      `IPv6 VIPs are not supported by the vrrp election yet; use an IPv4 VIP or election.mode: lease`,
-    );
-  }
-  for (
-    const peer of Array.isArray(vrrp.unicast_peers) ? vrrp.unicast_peers : []
-  ) {
-    if (!parseIpv4(peer)) {
+  if (vip) {
+    const why = notUnicastReason(vip.bytes) ?? notHostInSubnetReason(vip);
+    if (why) {
       issue(
-        "election.vrrp.unicast_peers",
-        `${JSON.stringify(peer)} is not an IPv4 address; use e.g. 192.168.1.12`,
+        "vip",
+        `${
+          JSON.stringify(c.vip)
+        } ${why}; a VIP must be a free unicast address of the nodes' subnet, e.g. 192.168.1.100/24`,
       );
     }
   }
-  if (
-    typeof vrrp.source_address === "string" && !parseIpv4(vrrp.source_address)
-  ) {
+  if (vip?.family === 6) {
+    // Neither election speaks IPv6 yet (VRRPv3 for IPv6 needs its own
+    // socket, and lease mode is not available): say so instead of sending
+    // the operator from one refusal to the next.
     issue(
-      "election.vrrp.source_address",
-      `${JSON.stringify(vrrp.source_address)} is not IPv4; VRRP here is IPv4`,
+      "vip",
+      `IPv6 VIPs are not available in this version yet; use an IPv4 VIP`,
     );
+  }
+  const source = typeof vrrp.source_address === "string"
+    ? vrrp.source_address
+    : undefined;
+  const sourceBytes = source === undefined ? undefined : parseIpv4(source);
+  if (source !== undefined) {
+    const why = sourceBytes === undefined
+      ? "is not IPv4; VRRP here is IPv4"
+      : notUnicastReason(sourceBytes) ??
+        (vip && source === vip.address
+          ? "is the VIP itself; use this node's own address on the interface"
+          : undefined);
+    if (why) {
+      issue(
+        "election.vrrp.source_address",
+        `${JSON.stringify(source)} ${why}`,
+      );
+    }
+  }
+  const seen = new Set<string>();
+  for (
+    const peer of Array.isArray(vrrp.unicast_peers) ? vrrp.unicast_peers : []
+  ) {
+    const bytes = parseIpv4(peer);
+    // Duplicates would double every advertisement; this node's own address
+    // would make it hear itself as a peer. Only source_address can say which
+    // address is ours without asking the kernel, so that is what is checked.
+    const why = !bytes
+      ? "is not an IPv4 address; use e.g. 192.168.1.12"
+      : notUnicastReason(bytes) ??
+        (seen.has(peer)
+          ? "is listed twice; list each peer once"
+          : peer === source
+          ? "is this node's own election.vrrp.source_address; list only the other nodes"
+          : vip && peer === vip.address
+          ? "is the VIP; list the other nodes' own addresses"
+          : undefined);
+    if (why) {
+      issue("election.vrrp.unicast_peers", `${JSON.stringify(peer)} ${why}`);
+    }
+    seen.add(peer);
   }
   if (
     num(lease.renew_deadline) && num(lease.duration) &&
@@ -363,6 +420,10 @@ export function crossChecks(
       } is not whole seconds (the kernel counts lifetimes in seconds); use e.g. 5s`,
     );
   }
+  if (typeof k8s.token === "string") {
+    const problem = tokenProblem(k8s.token);
+    if (problem) issue("k8s.token", problem);
+  }
   if (
     k8s.in_cluster !== true && typeof k8s.token === "string" &&
     typeof k8s.token_file === "string"
@@ -372,6 +433,29 @@ export function crossChecks(
       "is set together with k8s.token_file; set only one of them",
     );
   }
+}
+
+/**
+ * Why a bearer token cannot be sent in an `Authorization` header (visible
+ * ASCII only, once surrounding white space is trimmed), or `undefined`. The
+ * message gives a position, never the token. A token *file* is checked the
+ * same way each time it is read (lib/k8s): at `check` time it may not exist
+ * yet (kubeadm writes it later), so `check` does not read it.
+ */
+function tokenProblem(token: string): string | undefined {
+  const t = token.trim();
+  for (let i = 0; i < t.length; i++) {
+    const ch = t.charCodeAt(i);
+    if (ch < 0x21 || ch > 0x7e) {
+      const what = ch === 0x0a || ch === 0x0d
+        ? "a line break"
+        : ch < 0x21 || ch === 0x7f
+        ? "white space or a control character"
+        : "a non-ASCII character";
+      return `has ${what} at position ${i} (length ${t.length}), which cannot be sent in an HTTP header; a token is one line of visible ASCII (copy it again, e.g. from \`kubectl create token\`)`;
+    }
+  }
+  return undefined;
 }
 
 /** The zod schema of the whole configuration (input: merged raw values). */

@@ -103,3 +103,143 @@ Deno.test("vip add refuses a lifetime the kernel's 32-bit seconds cannot hold", 
     /--lifetime "9999999999h" is not valid; use whole seconds up to 4294967294s/,
   );
 });
+
+/** Asserts that `flags` are refused with a line starting `field: "value" reason`. */
+async function refusedFor(
+  flags: Record<string, unknown>,
+  line: RegExp,
+): Promise<void> {
+  const issues = await refused(flags);
+  assert.ok(issues.some((l) => line.test(l)), `${line}\n${issues.join("\n")}`);
+}
+
+Deno.test("a VIP that cannot be one host's unicast address is refused, with the reason", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      "10.0.0.0/24",
+      /^vip: "10\.0\.0\.0\/24" is the network address of its \/24 subnet/,
+    ],
+    [
+      "10.0.0.255/24",
+      /^vip: "10\.0\.0\.255\/24" is the broadcast address of its \/24 subnet/,
+    ],
+    ["0.0.0.0/24", /^vip: "0\.0\.0\.0\/24" is the unspecified address/],
+    ["0.1.2.3/24", /^vip: "0\.1\.2\.3\/24" is in 0\.0\.0\.0\/8/],
+    [
+      "255.255.255.255/32",
+      /^vip: "255\.255\.255\.255\/32" is the limited broadcast address/,
+    ],
+    ["224.0.0.18/24", /^vip: "224\.0\.0\.18\/24" is a multicast address/],
+    ["239.1.1.1/32", /^vip: "239\.1\.1\.1\/32" is a multicast address/],
+    ["127.0.0.5/8", /^vip: "127\.0\.0\.5\/8" is a loopback address/],
+    ["::/64", /^vip: "::\/64" is the unspecified address/],
+    ["::1/128", /^vip: "::1\/128" is the loopback address/],
+    ["ff02::1/64", /^vip: "ff02::1\/64" is a multicast address/],
+    ["fe80::5/64", /^vip: "fe80::5\/64" is a link-local address/],
+    [
+      "::ffff:10.0.0.1/120",
+      /^vip: "::ffff:10\.0\.0\.1\/120" is an IPv4-mapped address/,
+    ],
+    ["fd00::/64", /^vip: "fd00::\/64" is the subnet-router anycast address/],
+  ];
+  for (const [vip, line] of cases) await refusedFor({ vip }, line);
+  // Every VIP message says what a VIP must be.
+  const issues = await refused({ vip: "10.0.0.0/24" });
+  assert.match(
+    issues[0],
+    /a VIP must be a free unicast address of the nodes' subnet/,
+  );
+  // Point-to-point prefixes have no network or broadcast address.
+  await accepted({ vip: "10.0.0.0/31" });
+  await accepted({ vip: "10.0.0.1/31" });
+  await accepted({ vip: "10.0.0.255/32" });
+  await accepted({ vip: "10.0.0.100/24" });
+});
+
+Deno.test("IPv6 VIPs say plainly that IPv6 is not available yet, without pointing at lease mode", async () => {
+  const issues = await refused({ vip: "fd00::100/64" });
+  const line = issues.find((l) => l.startsWith("vip:"))!;
+  assert.match(
+    line,
+    /IPv6 VIPs are not available in this version yet; use an IPv4 VIP/,
+  );
+  assert.ok(!line.includes("lease"), line);
+});
+
+Deno.test("interface names the kernel would refuse are refused, naming the rule", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      "a-very-long-name0",
+      /^interface: "a-very-long-name0" is 17 bytes long; Linux interface names have at most 15/,
+    ],
+    ["éééééééé", /is 16 bytes long/], // 8 characters, 16 bytes
+    ["eth0/1", /^interface: "eth0\/1" contains "\/"/],
+    ["eth0:1", /^interface: "eth0:1" contains ":" \(an alias label/],
+    ["eth 0", /^interface: "eth 0" contains white space/],
+    ["eth0\n", /contains white space/],
+    ["..", /^interface: "\.\." is not a name/],
+    [".", /^interface: "\." is not a name/],
+  ];
+  for (const [name, line] of cases) {
+    await refusedFor({ interface: name }, line);
+  }
+  await accepted({ interface: "bond0.100" });
+  await accepted({ interface: "enp0s31f6" });
+  await accepted({ interface: "fifteen-bytes-0" });
+});
+
+Deno.test("unicast peers: duplicates, this node's own source address, the VIP and non-unicast addresses are refused", async () => {
+  await refusedFor(
+    { "election.vrrp.unicast_peers": ["10.0.0.2", "10.0.0.3", "10.0.0.2"] },
+    /^election\.vrrp\.unicast_peers: "10\.0\.0\.2" is listed twice/,
+  );
+  await refusedFor(
+    {
+      "election.vrrp.source_address": "10.0.0.1",
+      "election.vrrp.unicast_peers": ["10.0.0.1", "10.0.0.2"],
+    },
+    /^election\.vrrp\.unicast_peers: "10\.0\.0\.1" is this node's own election\.vrrp\.source_address/,
+  );
+  await refusedFor(
+    { "election.vrrp.unicast_peers": ["10.0.0.100"] },
+    /^election\.vrrp\.unicast_peers: "10\.0\.0\.100" is the VIP/,
+  );
+  await refusedFor(
+    { "election.vrrp.unicast_peers": ["224.0.0.18"] },
+    /^election\.vrrp\.unicast_peers: "224\.0\.0\.18" is a multicast address/,
+  );
+  await refusedFor(
+    { "election.vrrp.source_address": "10.0.0.100" },
+    /^election\.vrrp\.source_address: "10\.0\.0\.100" is the VIP itself/,
+  );
+  await refusedFor(
+    { "election.vrrp.source_address": "127.0.0.1" },
+    /^election\.vrrp\.source_address: "127\.0\.0\.1" is a loopback address/,
+  );
+  await accepted({
+    "election.vrrp.source_address": "10.0.0.1",
+    "election.vrrp.unicast_peers": ["10.0.0.2", "10.0.0.3"],
+  });
+});
+
+Deno.test("a token with a line break or other unsendable character is refused without showing it", async () => {
+  const token = "abcdefgh12345678\nsecond-line-of-token";
+  for (
+    const issues of [
+      await refused({ "k8s.token": token }),
+      await refused({}, { HA_VIP_K8S_TOKEN: token }),
+    ]
+  ) {
+    const text = issues.join("\n");
+    assert.match(
+      text,
+      /^k8s\.token: has a line break at position 16 \(length 37\)/m,
+    );
+    assert.ok(
+      !text.includes("abcdefgh") && !text.includes("second-line"),
+      text,
+    );
+  }
+  // The trailing newline of `echo $TOKEN` or a pasted line is trimmed.
+  await accepted({ "k8s.token": "abcdefgh12345678\n" });
+});
