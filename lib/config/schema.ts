@@ -73,6 +73,12 @@ type Coerced = { value: unknown } | { error: string };
 /** Shows a value in an error message, never a secret. */
 export function showValue(field: FieldSpec, value: unknown): string {
   if (field.secret) return REDACTED;
+  if (field.kind === "url" && typeof value === "string") {
+    // `https://user:password@host`: the part before "@" is a credential.
+    return JSON.stringify(
+      value.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`),
+    );
+  }
   return typeof value === "string"
     ? JSON.stringify(value)
     : String(JSON.stringify(value) ?? value);
@@ -186,6 +192,12 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
       if (typeof raw === "string") {
         try {
           const u = new URL(raw);
+          if (u.username !== "" || u.password !== "") {
+            return {
+              error:
+                `${shown} carries credentials in the URL, which would show in logs and the process list; remove them and use k8s.token_file (or k8s.token)`,
+            };
+          }
           if (
             (u.protocol === "https:" || u.protocol === "http:") &&
             u.hostname !== ""

@@ -243,3 +243,46 @@ Deno.test("a token with a line break or other unsendable character is refused wi
   // The trailing newline of `echo $TOKEN` or a pasted line is trimmed.
   await accepted({ "k8s.token": "abcdefgh12345678\n" });
 });
+
+Deno.test("credentials in api_server or health.url are refused and never printed", async () => {
+  for (
+    const [flag, field] of [["--api-server", "k8s.api_server"], [
+      "--health-url",
+      "health.url",
+    ]]
+  ) {
+    for (
+      const url of [
+        "https://admin:s3cr3tpass@10.0.0.1:6443",
+        "https://s3cr3tpass@10.0.0.1:6443/",
+        "https://admin:s3cr3tpass@", // no host: not even a URL
+      ]
+    ) {
+      const r = await runCli([
+        "check",
+        "--vip",
+        "10.0.0.100/24",
+        "--interface",
+        "eth0",
+        flag,
+        url,
+      ]);
+      assert.equal(r.status, 2, `${url}: ${r.out}`);
+      assert.ok(!r.out.includes("s3cr3t") && !r.err.includes("s3cr3t"), r.err);
+      assert.match(
+        r.err,
+        new RegExp(`${field.replace(".", "\\.")}: "https://<redacted>@`),
+      );
+    }
+    const r = await runCli([
+      "check",
+      "--vip",
+      "10.0.0.100/24",
+      "--interface",
+      "eth0",
+      flag,
+      "https://admin:s3cr3tpass@10.0.0.1:6443",
+    ]);
+    assert.match(r.err, /carries credentials in the URL/);
+  }
+});
