@@ -129,6 +129,9 @@ export const FIELDS: readonly FieldSpec[] = [
     path: "election.vrrp.unicast_peers",
     kind: "list",
     flag: "unicast-peer",
+    // A VRRP group is a handful of control-plane nodes; a master sends one
+    // packet per peer per advert interval.
+    max: 64,
     default: [],
     description:
       "Peers' IPv4 addresses for unicast VRRP on networks without multicast (flag repeatable, env comma-separated). Empty: multicast 224.0.0.18.",

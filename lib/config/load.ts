@@ -3,10 +3,19 @@
  * (`HA_VIP_*`) > YAML file > defaults, and validates it whole: either every
  * problem is reported at once, or a complete configuration comes back.
  */
-import { LineCounter, parseDocument } from "yaml";
+import {
+  type Alias,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Scalar,
+} from "yaml";
 import { REDACTED } from "../observe/mod.ts";
 import { formatDuration } from "./duration.ts";
-import { envName, FIELDS, type FieldSpec } from "./fields.ts";
+import { envName, fieldAt, FIELDS, type FieldSpec } from "./fields.ts";
 import {
   bestEffort,
   type Config,
@@ -135,13 +144,108 @@ function keysUnder(prefix: string): string[] {
   return [...out];
 }
 
-interface FileValues {
+/** What {@link readYaml} found in a file. */
+export interface FileValues {
   values: Map<string, { value: unknown; origin: string }>;
   issues: ConfigIssue[];
+  /** The file is not YAML at all: nothing in it can be trusted. */
+  unparsable: boolean;
+}
+
+/** The largest configuration file read (1 MiB): real ones are a few hundred bytes. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * ha-vip's words for the YAML library's error codes. The library's own text
+ * is kept (without its position) only for plain syntax errors, where it
+ * describes the YAML; it is never shown where it gives API advice.
+ */
+const YAML_ERROR_TEXT: Partial<Record<string, string>> = {
+  MULTIPLE_DOCS:
+    `the file holds more than one YAML document (a "---" line separates them); ha-vip reads exactly one: remove the others`,
+  DUPLICATE_KEY: "a key appears twice in the same mapping; keep one of them",
+  BAD_ALIAS: "an alias (*name) refers to no anchor (&name)",
+  TAB_AS_INDENT: "a tab indents a line; YAML indents with spaces only",
+  KEY_OVER_1024_CHARS: "a key is longer than 1024 characters",
+};
+
+/** Deeper flow nesting than this is refused before parsing (a real file has 1). */
+const MAX_FLOW_DEPTH = 32;
+/** Deeper indentation than this is refused before parsing (a real file has 4). */
+const MAX_INDENT = 256;
+
+/**
+ * A cheap scan for nesting no configuration has: `[[[[...` or a staircase of
+ * indentation make the YAML parser recurse until the stack overflows, after
+ * seconds, with a message in the parser's words. Quoted text and comments are
+ * skipped roughly (a stray apostrophe only makes the scan more lenient).
+ * Returns the problem and its line, or `undefined`.
+ */
+function nestingProblem(
+  text: string,
+): { line: number; what: string } | undefined {
+  let depth = 0;
+  let line = 1;
+  let column = 0;
+  let indenting = true;
+  let quote = "";
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\n") {
+      line++;
+      column = 0;
+      indenting = true;
+      comment = false;
+      if (quote === "'") quote = ""; // YAML allows it, configs do not need it
+      continue;
+    }
+    column++;
+    if (indenting) {
+      if (ch === " ") {
+        if (column > MAX_INDENT) {
+          return {
+            line,
+            what: `is indented by more than ${MAX_INDENT} spaces`,
+          };
+        }
+        continue;
+      }
+      indenting = false;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (ch === quote && text[i - 1] !== "\\") quote = "";
+      continue;
+    }
+    if (ch === "#" && (i === 0 || /\s/.test(text[i - 1]))) comment = true;
+    else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === "[" || ch === "{") {
+      if (++depth > MAX_FLOW_DEPTH) {
+        return {
+          line,
+          what: `nests [ ] or { } more than ${MAX_FLOW_DEPTH} deep`,
+        };
+      }
+    } else if ((ch === "]" || ch === "}") && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /** Reads the YAML file into field values, with each value's line and column. */
 export function readYaml(text: string, name: string): FileValues {
+  const nesting = nestingProblem(text);
+  if (nesting) {
+    return {
+      values: new Map(),
+      issues: [{
+        path: "",
+        message:
+          `${name}:${nesting.line} ${nesting.what}; an ha-vip configuration is a few flat sections: is this the right file?`,
+      }],
+      unparsable: true,
+    };
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc,
@@ -156,46 +260,135 @@ export function readYaml(text: string, name: string): FileValues {
     return `${name}:${p.line}:${p.col}`;
   };
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
+    // After the first few, the parser is only reporting its own confusion.
+    for (const e of doc.errors.slice(0, 3)) {
       const pos = e.linePos?.[0];
       const where = pos ? `${name}:${pos.line}:${pos.col}` : name;
-      const what = e.message.split("\n")[0].replace(
-        / at line \d+, column \d+:?$/,
-        "",
-      );
+      const what = YAML_ERROR_TEXT[e.code] ??
+        e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
       issues.push({
         path: "",
         message: `YAML syntax error at ${where}: ${what}`,
       });
     }
-    return { values, issues };
+    if (doc.errors.length > 3) {
+      issues.push({
+        path: "",
+        message: `(${
+          doc.errors.length - 3
+        } more YAML errors follow from these)`,
+      });
+    }
+    return { values, issues, unparsable: true };
   }
+  for (const w of doc.warnings) {
+    // The only warning of the core schema: a tag (!name) it does not know.
+    // A value read differently from what was meant must not pass silently.
+    issues.push({
+      path: "",
+      message: w.code === "TAG_RESOLVE_FAILED"
+        ? `an unknown YAML tag (${
+          w.message.split(" at ")[0].replace(/^Unresolved tag: /, "")
+        }) is used; remove it and write the plain value`
+        : `YAML problem: ${w.message.split("\n")[0]}`,
+      origin: at(w.pos[0]),
+    });
+  }
+  const aliasIssue = (path: string, node: Alias): undefined => {
+    issues.push({
+      path,
+      message:
+        `uses the YAML alias *${node.source}; ha-vip does not follow aliases: write the value itself`,
+      origin: at(node.range?.[0]),
+    });
+    return undefined;
+  };
+  // One scalar's value as the field checks should see it. A number too big
+  // for a double (1e309, .inf) or for exact integers keeps the text the
+  // operator wrote, so messages show "1e309", never null or Infinity.
+  const scalarValue = (node: Scalar): unknown => {
+    const v = node.value;
+    if (typeof v === "number" && !Number.isSafeInteger(v)) {
+      if (!Number.isFinite(v) || Number.isInteger(v)) {
+        return node.source ?? String(v);
+      }
+    }
+    return v;
+  };
+  const fieldValue = (node: unknown, path: string): unknown => {
+    if (isAlias(node)) return aliasIssue(path, node);
+    if (isScalar(node)) {
+      const v = scalarValue(node);
+      if (v !== null && typeof v === "object") {
+        issues.push({
+          path,
+          message:
+            `is a tagged YAML value (${node.tag}); write plain text, a number or true/false`,
+          origin: at(node.range?.[0]),
+        });
+        return undefined;
+      }
+      return v;
+    }
+    if (isSeq(node) && fieldAt(path)?.kind === "list") {
+      const items: unknown[] = [];
+      for (const item of node.items) {
+        if (isAlias(item)) return aliasIssue(path, item);
+        if (!isScalar(item)) {
+          issues.push({
+            path,
+            message: "is a list of lists or mappings; list plain addresses",
+            origin: at(node.range?.[0]),
+          });
+          return undefined;
+        }
+        items.push(scalarValue(item));
+      }
+      return items;
+    }
+    issues.push({
+      path,
+      message: `is a ${
+        isMap(node) ? "mapping" : "list"
+      }; it takes a single value${
+        fieldAt(path)?.kind === "list" ? " or a list of values" : ""
+      }`,
+      origin: at((node as { range?: number[] }).range?.[0]),
+    });
+    return undefined;
+  };
   const walk = (node: unknown, prefix: string) => {
-    // deno-lint-ignore no-explicit-any
-    const n = node as any;
-    if (n === null || n === undefined) return;
-    if (
-      !n.items || !Array.isArray(n.items) || n.constructor?.name !== "YAMLMap"
-    ) {
+    if (node === null || node === undefined) return;
+    if (isAlias(node)) return aliasIssue(prefix, node);
+    if (!isMap(node)) {
       issues.push({
         path: prefix,
         message: prefix === ""
           ? "the file must be a YAML mapping (key: value lines)"
           : "must be a mapping of fields",
-        origin: at(n.range?.[0]),
+        origin: at((node as { range?: number[] }).range?.[0]),
       });
       return;
     }
-    for (const pair of n.items) {
-      const key = String(pair.key?.value ?? pair.key);
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) {
+        issues.push({
+          path: prefix,
+          message: "has a key that is not plain text",
+          origin: at((pair.key as { range?: number[] })?.range?.[0]),
+        });
+        continue;
+      }
+      const key = String(pair.key.source ?? pair.key.value);
       const path = prefix === "" ? key : `${prefix}.${key}`;
-      const origin = at(pair.key?.range?.[0]);
+      const origin = at(pair.key.range?.[0]);
       if (FIELD_PATHS.has(path)) {
-        const v = pair.value?.toJSON
-          ? pair.value.toJSON()
-          : pair.value?.value ?? pair.value;
+        const v = pair.value === null ? null : fieldValue(pair.value, path);
         if (!isEmpty(v)) {
-          values.set(path, { value: v, origin: at(pair.value?.range?.[0]) });
+          values.set(path, {
+            value: v,
+            origin: at((pair.value as { range?: number[] })?.range?.[0]),
+          });
         }
       } else if (SECTIONS.has(path)) {
         walk(pair.value, path);
@@ -211,7 +404,66 @@ export function readYaml(text: string, name: string): FileValues {
     }
   };
   walk(doc.contents, "");
-  return { values, issues };
+  return { values, issues, unparsable: false };
+}
+
+/**
+ * Reads a configuration file of at most {@link MAX_CONFIG_BYTES}, as UTF-8.
+ * Reading stops one byte past the limit, so `/dev/zero` or a runaway file
+ * costs 1 MiB of memory, not all of it. Returns the text or an issue.
+ */
+export async function readConfigFile(
+  file: string,
+): Promise<{ text: string } | { issue: ConfigIssue }> {
+  const fail = (reason: string): { issue: ConfigIssue } => ({
+    issue: {
+      path: "",
+      message: `cannot read config file ${file}: ${reason}`,
+    },
+  });
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(file, { read: true });
+  } catch (e) {
+    return fail(
+      e instanceof Deno.errors.NotFound
+        ? "no such file; pass an existing file to --config"
+        : `${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    while (total <= MAX_CONFIG_BYTES) {
+      const n = await f.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+      total += n;
+    }
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  } finally {
+    f.close();
+  }
+  if (total > MAX_CONFIG_BYTES) {
+    return fail(
+      `it is larger than ${
+        MAX_CONFIG_BYTES / 1024 / 1024
+      } MiB; an ha-vip configuration is a few hundred bytes: is this the right file?`,
+    );
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.length;
+  }
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return fail("it is not UTF-8 text; is this the right file?");
+  }
 }
 
 /**
@@ -232,28 +484,14 @@ export async function loadConfig(
   const file = sources.file ??
     (isEmpty(env[ENV_CONFIG]) ? undefined : env[ENV_CONFIG]);
   if (file !== undefined) {
-    let text: string | undefined;
-    try {
-      text = await Deno.readTextFile(file);
-    } catch (e) {
-      const reason = e instanceof Deno.errors.NotFound
-        ? "no such file"
-        : e instanceof Error
-        ? e.message
-        : String(e);
-      issues.push({
-        path: "",
-        message:
-          `cannot read config file ${file}: ${reason}; pass an existing file to --config`,
-      });
-    }
-    if (text !== undefined) {
-      const fromFile = readYaml(text, file);
+    const read = await readConfigFile(file);
+    if ("issue" in read) {
+      issues.push(read.issue);
+    } else {
+      const fromFile = readYaml(read.text, file);
       issues.push(...fromFile.issues);
       // A file that does not parse may well hold the required fields.
-      brokenFile = fromFile.issues.some((i) =>
-        i.path === "" && i.message.startsWith("YAML syntax error")
-      );
+      brokenFile = fromFile.unparsable;
       if (brokenFile) throw new ConfigError(issues);
       for (const [p, v] of fromFile.values) provided.set(p, v);
     }

@@ -22,9 +22,12 @@ export {
   ConfigError,
   type ConfigIssue,
   type ConfigSources,
+  type FileValues,
   formatIssue,
   loadConfig,
   type LoadedConfig,
+  MAX_CONFIG_BYTES,
+  readConfigFile,
   readYaml,
   redactedConfig,
 } from "./load.ts";

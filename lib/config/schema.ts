@@ -157,8 +157,16 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
         : undefined;
       if (!items || items.some((i) => typeof i !== "string")) {
         return {
+          error: `${
+            items && items.length > 8 ? "the list" : shown
+          } is not a list of addresses; use a YAML list or comma-separated text`,
+        };
+      }
+      if (f.max !== undefined && items.length > f.max) {
+        // Not the value itself: it is long by definition.
+        return {
           error:
-            `${shown} is not a list of addresses; use a YAML list or comma-separated text`,
+            `has ${items.length} entries; at most ${f.max} are allowed (list each other node once)`,
         };
       }
       return { value: items };

@@ -10,7 +10,7 @@ import {
   loadConfig,
   renderReference,
 } from "../../lib/config/mod.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli } from "../../testing/mod.ts";
 
 /** Deno's timers hold at most 2^31-1 ms and fire a longer one after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -285,4 +285,141 @@ Deno.test("credentials in api_server or health.url are refused and never printed
     ]);
     assert.match(r.err, /carries credentials in the URL/);
   }
+});
+
+/** The issues of loading `text` as the configuration file. */
+async function fileIssues(text: string | Uint8Array): Promise<string> {
+  const path = await Deno.makeTempFile({
+    prefix: "ha-vip-limits-",
+    suffix: ".yaml",
+  });
+  try {
+    if (typeof text === "string") await Deno.writeTextFile(path, text);
+    else await Deno.writeFile(path, text);
+    await loadConfig({ file: path, env: {} });
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e.message;
+  } finally {
+    await Deno.remove(path);
+  }
+  assert.fail("the file was accepted");
+}
+
+const HEAD = "vip: 10.0.0.100/24\ninterface: eth0\n";
+
+Deno.test("a configuration file over 1 MiB is refused at once, whatever it holds", async () => {
+  // 2 MiB of comments: valid YAML, so only the size can refuse it.
+  const text = await fileIssues(
+    HEAD + "# padding padding padding padding\n".repeat(60_000),
+  );
+  assert.match(text, /cannot read config file .*: it is larger than 1 MiB/);
+});
+
+Deno.test("--config /dev/zero is read only up to the limit", async () => {
+  // Not run against the old code: it read /dev/zero until memory ran out.
+  let message = "";
+  try {
+    await loadConfig({ file: "/dev/zero", env: {} });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(
+    message,
+    /cannot read config file \/dev\/zero: it is larger than 1 MiB/,
+  );
+});
+
+Deno.test("lists longer than the field's maximum are refused, from the file, the environment and flags", async () => {
+  const peers = Array.from({ length: 65 }, (_, i) => `10.0.1.${i + 1}`);
+  const yaml = HEAD + "election:\n  vrrp:\n    unicast_peers:\n" +
+    peers.map((p) => `      - ${p}\n`).join("");
+  assert.match(
+    await fileIssues(yaml),
+    /election\.vrrp\.unicast_peers: has 65 entries; at most 64 are allowed/,
+  );
+  const issues = await refused({}, {
+    HA_VIP_ELECTION_VRRP_UNICAST_PEERS: peers.join(","),
+  });
+  assert.ok(
+    issues.some((l) => /unicast_peers: has 65 entries/.test(l)),
+    issues.join("\n"),
+  );
+  await accepted({ "election.vrrp.unicast_peers": peers.slice(0, 64) });
+});
+
+Deno.test("YAML aliases, extra documents, huge numbers and tags get messages in ha-vip's words", async () => {
+  let text = await fileIssues("vip: &v 10.0.0.100/24\ninterface: *v\n");
+  assert.match(
+    text,
+    /^interface: uses the YAML alias \*v; ha-vip does not follow aliases: write the value itself \(from .*:2:12\)$/m,
+  );
+  assert.ok(!text.includes('"source"'), text);
+
+  text = await fileIssues(
+    "election: &e\n  vrrp:\n    vrid: 5\nhealth: *e\n" + HEAD,
+  );
+  assert.match(text, /^health: uses the YAML alias \*e/m);
+
+  text = await fileIssues(HEAD + "---\n" + HEAD);
+  assert.match(
+    text,
+    /YAML syntax error at .*:3:1: the file holds more than one YAML document/,
+  );
+  assert.ok(!/parseAllDocuments|YAML\./.test(text), text);
+
+  text = await fileIssues(
+    HEAD +
+      "election:\n  vrrp:\n    priority: 1e309\nhealth:\n  interval: .inf\n",
+  );
+  assert.match(
+    text,
+    /^election\.vrrp\.priority: "1e309" is not a whole number; use from 1 to 254/m,
+  );
+  assert.match(text, /^health\.interval: "\.inf" is not a duration/m);
+  assert.ok(!/\bnull\b|Infinity/.test(text), text);
+
+  text = await fileIssues(HEAD + "election:\n  node_name: !custom cp-1\n");
+  assert.match(
+    text,
+    /an unknown YAML tag \(!custom\) is used; remove it and write the plain value \(from .*:4:14\)/,
+  );
+
+  text = await fileIssues(HEAD + "election:\n  node_name: !!binary aGk=\n");
+  assert.match(
+    text,
+    /^election\.node_name: is a tagged YAML value \(tag:yaml\.org,2002:binary\)/m,
+  );
+
+  text = await fileIssues(HEAD + "health:\n  interval: {every: 2s}\n");
+  assert.match(
+    text,
+    /^health\.interval: is a mapping; it takes a single value/m,
+  );
+});
+
+Deno.test("nesting no configuration has is refused before the parser recurses", async () => {
+  let text = await fileIssues("vip: " + "[".repeat(100_000) + "\n");
+  assert.match(
+    text,
+    /:1 nests \[ \] or \{ \} more than 32 deep; an ha-vip configuration is a few flat sections/,
+  );
+  let staircase = "";
+  for (let i = 0; i < 1000; i++) staircase += " ".repeat(i) + "a:\n";
+  text = await fileIssues(staircase);
+  assert.match(text, /:258 is indented by more than 256 spaces/);
+  assert.ok(!text.includes("call stack"), text);
+});
+
+Deno.test("a file that is not UTF-8 text is named as such", async () => {
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode(HEAD),
+    0xff,
+    0xfe,
+    0x0a,
+  ]);
+  assert.match(
+    await fileIssues(bytes),
+    /cannot read config file .*: it is not UTF-8 text/,
+  );
 });
