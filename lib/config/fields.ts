@@ -349,7 +349,7 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: "metrics-address",
     defaultText: "off",
     description:
-      "host:port for /metrics (Prometheus text) and /status (JSON), e.g. 127.0.0.1:9480.",
+      "host:port for /metrics (Prometheus text) and /status (JSON), e.g. 127.0.0.1:9480. There is no authentication: an address beyond loopback (`:9480` binds every interface) is warned about at start.",
   },
 ];
 

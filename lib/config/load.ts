@@ -14,6 +14,7 @@ import {
   type Scalar,
 } from "yaml";
 import { REDACTED } from "../observe/mod.ts";
+import { parseIpv4 } from "./address.ts";
 import { formatDuration } from "./duration.ts";
 import { envName, fieldAt, FIELDS, type FieldSpec } from "./fields.ts";
 import {
@@ -619,12 +620,38 @@ export async function loadConfig(
       "health.insecure_skip_tls_verify is true: the API server's certificate is NOT verified",
     );
   }
+  const metrics = config.observe.metrics_address;
+  const exposed = metrics === undefined ? undefined : exposure(metrics);
+  if (metrics !== undefined && exposed) {
+    warnings.push(
+      `observe.metrics_address ${metrics} ${exposed}: /metrics and /status (node, VIP, health details) are served there without authentication; use 127.0.0.1:${
+        metrics.split(":").at(-1)
+      } unless a scraper on another host needs it, and then limit who can reach the port`,
+    );
+  }
   if (!config.k8s.enabled) {
     warnings.push(
       "k8s.enabled is false: API server health is not checked and every node counts as healthy",
     );
   }
   return { config, warnings, origins };
+}
+
+/**
+ * How far a `host:port` listener reaches beyond this host, in words, or
+ * `undefined` for loopback. A name other than `localhost` may resolve to
+ * anything, so it counts as reachable.
+ */
+function exposure(address: string): string | undefined {
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):\d+$/.exec(address);
+  const host = (m?.[1] ?? m?.[2] ?? "").toLowerCase();
+  if (host === "" || host === "0.0.0.0" || host === "::") {
+    return "binds every interface";
+  }
+  if (host === "localhost" || host === "::1") return undefined;
+  const v4 = parseIpv4(host);
+  if (v4 && v4[0] === 127) return undefined;
+  return `binds ${host}, which is not a loopback address`;
 }
 
 /** The default VIP lifetime for an advertisement interval, in ms. */

@@ -423,3 +423,50 @@ Deno.test("a file that is not UTF-8 text is named as such", async () => {
     /cannot read config file .*: it is not UTF-8 text/,
   );
 });
+
+Deno.test("a metrics address beyond loopback is warned about; loopback and off are quiet", async () => {
+  const warned = async (address: string) =>
+    (await loadConfig({
+      flags: { ...BASE, "observe.metrics_address": address },
+      env: {},
+    })).warnings.filter((w) => w.startsWith("observe.metrics_address"));
+  for (const address of [":9480", "0.0.0.0:9480", "[::]:9480"]) {
+    const w = await warned(address);
+    assert.equal(w.length, 1, address);
+    assert.match(
+      w[0],
+      /binds every interface: \/metrics and \/status .* without authentication; use 127\.0\.0\.1:9480/,
+    );
+  }
+  assert.match(
+    (await warned("10.0.0.1:9480"))[0],
+    /binds 10\.0\.0\.1, which is not a loopback address/,
+  );
+  for (
+    const address of [
+      "127.0.0.1:9480",
+      "127.0.0.53:9480",
+      "[::1]:9480",
+      "localhost:9480",
+    ]
+  ) {
+    assert.deepEqual(await warned(address), [], address);
+  }
+  const off = await loadConfig({ flags: BASE, env: {} });
+  assert.equal(off.config.observe.metrics_address, undefined, "off by default");
+  // check prints it where an operator sees it.
+  const r = await runCli([
+    "check",
+    "--vip",
+    "10.0.0.100/24",
+    "--interface",
+    "eth0",
+    "--metrics-address",
+    ":9480",
+  ]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(
+    r.err,
+    /^warning: observe\.metrics_address :9480 binds every interface/m,
+  );
+});
