@@ -60,6 +60,7 @@ export async function runBinary(
 export async function runInNetns(
   ns: string,
   args: string[],
+  options: { signal?: AbortSignal } = {},
 ): Promise<CliResult> {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const r = await new Deno.Command("ip", {
@@ -78,6 +79,8 @@ export async function runInNetns(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    // A guard against a hang (the process is killed), not a speed check.
+    signal: options.signal,
   }).output();
   const dec = new TextDecoder();
   return {

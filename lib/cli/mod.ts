@@ -62,15 +62,17 @@ async function load(
     });
   } catch (e) {
     if (e instanceof ConfigError) {
-      throw new CliExit(
-        EXIT.usage,
-        `ha-vip: invalid configuration:\n${
-          e.issues.map((i) => "  " + formatIssue(i)).join("\n")
-        }\n`,
-      );
+      throw new CliExit(EXIT.usage, invalidConfiguration(e));
     }
     throw e;
   }
+}
+
+/** The text of a usage error for an invalid configuration, one issue a line. */
+export function invalidConfiguration(e: ConfigError): string {
+  return `ha-vip: invalid configuration:\n${
+    e.issues.map((i) => "  " + formatIssue(i)).join("\n")
+  }\n`;
 }
 
 /** What command installers get. */

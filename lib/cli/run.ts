@@ -1,8 +1,14 @@
 /** `ha-vip run`: the daemon. */
 import type { Command } from "commander";
 import { DaemonStartError, runDaemon } from "../daemon/mod.ts";
-import { createLogger } from "../observe/mod.ts";
-import type { CommandContext } from "./mod.ts";
+import { createLogger, ListenError } from "../observe/mod.ts";
+import { ConfigError } from "../config/mod.ts";
+import {
+  CliExit,
+  type CommandContext,
+  EXIT,
+  invalidConfiguration,
+} from "./mod.ts";
 import { addConfigOptions } from "./options.ts";
 
 /** Registers `run`. */
@@ -22,6 +28,24 @@ export function installRun(program: Command, ctx: CommandContext): void {
     try {
       ctx.setStatus(await runDaemon({ config, log, env: ctx.io.env }));
     } catch (err) {
+      // Found only at start (no such interface, port in use): usage errors
+      // like those check finds, worded the same way, never a stack trace.
+      const issues = err instanceof ConfigError
+        ? err.issues
+        : err instanceof ListenError
+        ? [{ path: "observe.metrics_address", message: err.message }]
+        : undefined;
+      if (issues) {
+        throw new CliExit(
+          EXIT.usage,
+          invalidConfiguration(
+            new ConfigError(issues.map((i) => ({
+              ...i,
+              origin: i.origin ?? loaded.origins[i.path],
+            }))),
+          ),
+        );
+      }
       if (err instanceof DaemonStartError) {
         log.error(`cannot start: ${err.message}`);
       } else {

@@ -12,13 +12,15 @@
 import {
   type Cidr,
   type Config,
+  ConfigError,
   parseCidr,
   parseIpv4,
   parseIpv6,
 } from "../config/mod.ts";
 import { VrrpElector } from "../election/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
-import { type Link, RouteSocket } from "../netlink/mod.ts";
+import { type Link, NetlinkError, RouteSocket } from "../netlink/mod.ts";
+import { Errno } from "../sys/mod.ts";
 import { type Logger, Metrics, serveObservability } from "../observe/mod.ts";
 import { openVrrpSocket, type VrrpSocket } from "../vrrp/mod.ts";
 import { resilientProbe, verdictReason } from "./health.ts";
@@ -132,6 +134,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     try {
       link = await route.getLink(config.interface);
     } catch (err) {
+      // No such interface is a configuration problem (exit 2, the field named).
+      if (err instanceof NetlinkError && err.errno === Errno.ENODEV) {
+        throw new ConfigError([{ path: "interface", message: errorText(err) }]);
+      }
       throw new DaemonStartError(`interface: ${errorText(err)}`);
     }
     const primaryIp = await primaryAddress(

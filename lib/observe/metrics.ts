@@ -113,11 +113,51 @@ export function parseHostPort(
   return { hostname: m[2] ?? (m[3] || "0.0.0.0"), port: Number(m[4]) };
 }
 
-/** Serves GET /metrics (Prometheus text) and GET /status (JSON) until `signal` aborts. */
+/**
+ * The endpoint's address cannot be listened on (in use, not this host's, a
+ * privileged port): a problem of the configured address, which the CLI
+ * reports as a usage error naming the field.
+ */
+export class ListenError extends Error {
+  constructor(readonly address: string, readonly reason: string) {
+    super(`cannot listen on ${address}: ${reason}`);
+    this.name = "ListenError";
+  }
+}
+
+function listenReason(err: unknown): string {
+  if (err instanceof Deno.errors.AddrInUse) {
+    return "the port is in use (another ha-vip, or another program); choose a free port";
+  }
+  if (err instanceof Deno.errors.AddrNotAvailable) {
+    return "that address is not one of this host's; use 127.0.0.1 or an address of this node";
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE); use a port above 1024, e.g. 9480";
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Serves GET /metrics (Prometheus text) and GET /status (JSON) until `signal`
+ * aborts. Throws {@link ListenError} when the address cannot be listened on.
+ */
 export function serveObservability(
   options: ObserveServerOptions,
 ): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = parseHostPort(options.address);
+  try {
+    return serve(options, hostname, port);
+  } catch (err) {
+    throw new ListenError(options.address, listenReason(err));
+  }
+}
+
+function serve(
+  options: ObserveServerOptions,
+  hostname: string,
+  port: number,
+): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({
     hostname,
     port,

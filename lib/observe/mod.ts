@@ -15,6 +15,7 @@ export {
 } from "./log.ts";
 export { MAX_SECRETS, redact, REDACTED, registerSecret } from "./redact.ts";
 export {
+  ListenError,
   Metrics,
   type ObserveServerOptions,
   parseHostPort,
