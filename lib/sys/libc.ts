@@ -53,6 +53,23 @@ export const LIBC_SYMBOLS = {
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  // Process hardening (lib/sys/process.ts, lib/sys/seccomp.ts).
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  alarm: { parameters: ["u32"], result: "u32" },
+  getitimer: { parameters: ["i32", "buffer"], result: "i32" },
+  // prctl and syscall are variadic; every argument passed is an integer or
+  // a pointer, which the x86_64 and aarch64 ABIs pass like fixed arguments.
+  prctl: {
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
+  syscall: { parameters: ["i64", "u64", "u64", "buffer"], result: "i64" },
+  // In libc.so.6 since glibc 2.34; older ones keep it in libdl.so.2.
+  dlsym: {
+    parameters: ["pointer", "buffer"],
+    result: "pointer",
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The typed symbol table of the libc handle. */

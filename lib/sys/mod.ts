@@ -65,3 +65,27 @@ export {
   sockaddrNl,
 } from "./addr.ts";
 export { type PacedResult, repeatPaced, sleep } from "./pace.ts";
+export {
+  alarmPending,
+  cancelAlarm,
+  isDumpable,
+  libcFunctionAddress,
+  noNewPrivs,
+  SA_ONSTACK,
+  SA_RESTART,
+  setDumpable,
+  setNoNewPrivs,
+  setSignalAction,
+  SIG_DFL,
+  SIG_IGN,
+  Signal,
+  type SignalAction,
+  signalAction,
+} from "./process.ts";
+export {
+  denySyscallsFilter,
+  installSeccompFilter,
+  nativeSeccompArch,
+  SECCOMP_ARCHES,
+  type SeccompArch,
+} from "./seccomp.ts";
