@@ -59,23 +59,3 @@ async function build(minify: boolean): Promise<string> {
   });
   return out;
 }
-
-/** Runs `deno run -A BUNDLE args...` with an empty environment. */
-export async function runBundle(
-  bundle: string,
-  args: string[],
-): Promise<{ status: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", bundle, ...args],
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    status: r.code,
-    out: dec.decode(r.stdout),
-    err: dec.decode(r.stderr),
-  };
-}

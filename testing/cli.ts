@@ -29,16 +29,20 @@ export async function runCli(
 /**
  * Runs ha-vip as a real process (exit codes, signals): `deno run main.ts`,
  * or the compiled binary named by `HA_VIP_BIN` (the release workflow runs
- * the tests against its x86_64 binary that way).
+ * the tests against its x86_64 binary that way); `script` runs another
+ * entry point with `deno run` instead (e.g. a `deno bundle` output).
  */
 export async function runBinary(
   args: string[],
   env: Record<string, string> = {},
+  script?: string,
 ): Promise<CliResult> {
   const main = new URL("../main.ts", import.meta.url).pathname;
-  const bin = Deno.env.get("HA_VIP_BIN");
+  const bin = script === undefined ? Deno.env.get("HA_VIP_BIN") : undefined;
   const cmd = new Deno.Command(bin || Deno.execPath(), {
-    args: bin ? args : ["run", "--allow-all", "--quiet", main, ...args],
+    args: bin
+      ? args
+      : ["run", "--allow-all", "--quiet", script ?? main, ...args],
     env,
     clearEnv: true,
     stdout: "piped",
@@ -87,5 +91,41 @@ export async function runInNetns(
     status: r.code,
     out: dec.decode(r.stdout),
     err: dec.decode(r.stderr),
+  };
+}
+
+/** A long-running process started by {@link spawnInNetns}. */
+export interface Spawned {
+  child: Deno.ChildProcess;
+  /** stdout and stderr so far, interleaved as they came. */
+  output: () => string;
+  /** `Date.now()` at spawn. */
+  startedAt: number;
+  /** Settles when the process has ended and its output is read. */
+  done: Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `argv` inside network namespace `ns` (root only). `ip netns exec`
+ * execs the program, so `child.pid` is the program's own pid.
+ */
+export function spawnInNetns(ns: string, argv: string[]): Spawned {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns, ...argv],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) text += dec.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  return {
+    child,
+    output: () => text,
+    startedAt: Date.now(),
+    done: pumps.then(() => child.status),
   };
 }

@@ -61,5 +61,13 @@ export {
   withNetns,
 } from "./netns.ts";
 export { rootSkipReason, skipUnlessRoot } from "./root.ts";
-export { type CliResult, runBinary, runCli, runInNetns } from "./cli.ts";
+export {
+  type CliResult,
+  runBinary,
+  runCli,
+  runInNetns,
+  type Spawned,
+  spawnInNetns,
+} from "./cli.ts";
+export { bundleMain } from "./bundle.ts";
 export { installed, skipUnlessInstalled } from "./tools.ts";

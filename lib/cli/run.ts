@@ -1,6 +1,12 @@
 /** `ha-vip run`: the daemon. */
 import type { Command } from "commander";
 import { DaemonStartError, runDaemon } from "../daemon/mod.ts";
+import {
+  closeOpenInspector,
+  denyNewListeners,
+  hardenProcess,
+  watchStateDumps,
+} from "../harden/mod.ts";
 import { createLogger, ListenError } from "../observe/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import {
@@ -25,8 +31,44 @@ export function installRun(program: Command, ctx: CommandContext): void {
       level: config.observe.log_level,
     });
     for (const w of loaded.warnings) log.warn(w);
+    // main.ts did this first thing; here it is a no-op, or the reason why
+    // the daemon must not start (no debugger port, ever).
+    let hardening;
     try {
-      ctx.setStatus(await runDaemon({ config, log, env: ctx.io.env }));
+      hardening = hardenProcess();
+    } catch (err) {
+      log.error(
+        `cannot start: cannot take SIGUSR1 from the runtime: ${
+          err instanceof Error ? err.message : err
+        }`,
+      );
+      ctx.setStatus(EXIT.failure);
+      return;
+    }
+    if (hardening.armedBefore) {
+      const closed = await closeOpenInspector();
+      if (closed) {
+        log.error(
+          `a debugger server was open before ha-vip could take SIGUSR1 over (start-up slower than 500 ms); closed ${closed}`,
+        );
+      }
+    }
+    // A dump is asked for explicitly: it shows whatever the log level.
+    const stopDumps = watchStateDumps(
+      createLogger({ format: config.observe.log_format, level: "info" }),
+    );
+    const onRunning = () => {
+      const why = denyNewListeners();
+      if (why) {
+        log.warn(`cannot forbid new listening sockets (seccomp): ${why}`);
+      } else {
+        log.debug("listen() is now refused in this process (seccomp)");
+      }
+    };
+    try {
+      ctx.setStatus(
+        await runDaemon({ config, log, env: ctx.io.env, onRunning }),
+      );
     } catch (err) {
       // Found only at start (no such interface, port in use): usage errors
       // like those check finds, worded the same way, never a stack trace.
@@ -56,6 +98,8 @@ export function installRun(program: Command, ctx: CommandContext): void {
         });
       }
       ctx.setStatus(1);
+    } finally {
+      stopDumps();
     }
   });
 }

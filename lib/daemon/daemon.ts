@@ -19,6 +19,7 @@ import {
 } from "../config/mod.ts";
 import { VrrpElector } from "../election/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
+import { provideStateDump } from "../harden/mod.ts";
 import { type Link, NetlinkError, RouteSocket } from "../netlink/mod.ts";
 import { Errno } from "../sys/mod.ts";
 import { type Logger, Metrics, serveObservability } from "../observe/mod.ts";
@@ -38,6 +39,11 @@ export interface DaemonOptions {
   handleSignals?: boolean;
   /** How often the link state is polled (default 500 ms). */
   linkPollMs?: number;
+  /**
+   * Called once every socket and listener of the daemon is open, before the
+   * election starts (`ha-vip run` forbids new listeners from then on).
+   */
+  onRunning?: () => void;
 }
 
 /** Thrown for conditions that stop the daemon before it runs (exit 1). */
@@ -358,28 +364,32 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       once: true,
     });
 
+    // The /status document, also what SIGUSR1 dumps into the log.
+    const statusDocument = () => ({
+      node: config.election.node_name,
+      vip: config.vip,
+      interface: config.interface,
+      uptime_s: Math.round((Date.now() - started) / 1000),
+      holding: vipHolder.held,
+      election: elector.status(),
+      health: health
+        ? {
+          status: health.state.status,
+          verdict: health.state.verdict?.kind,
+          detail: health.state.verdict?.detail,
+          last_probe: health.lastProbe?.verdict.kind,
+        }
+        : { status: "not checked (k8s.enabled: false)" },
+    });
+    cleanups.push(provideStateDump(statusDocument));
+
     if (config.observe.metrics_address) {
       const ac = new AbortController();
       const server = serveObservability({
         address: config.observe.metrics_address,
         metrics,
         signal: ac.signal,
-        status: () => ({
-          node: config.election.node_name,
-          vip: config.vip,
-          interface: config.interface,
-          uptime_s: Math.round((Date.now() - started) / 1000),
-          holding: vipHolder.held,
-          election: elector.status(),
-          health: health
-            ? {
-              status: health.state.status,
-              verdict: health.state.verdict?.kind,
-              detail: health.state.verdict?.detail,
-              last_probe: health.lastProbe?.verdict.kind,
-            }
-            : { status: "not checked (k8s.enabled: false)" },
-        }),
+        status: statusDocument,
         onListen: (a) =>
           log.info("serving /metrics and /status", {
             address: `${a.hostname}:${a.port}`,
@@ -401,6 +411,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       transport: socket.mode,
       health: config.k8s.enabled ? config.health.url : "off",
     });
+    options.onRunning?.();
     await elector.run();
     log.info("ha-vip stopped");
     return 0;

@@ -3,9 +3,13 @@
  * with the field named, like `check`, and never a stack trace.
  */
 import assert from "node:assert/strict";
-import { runInNetns } from "../support/cli.ts";
-import { addVeth, ip, withNetns } from "../support/netns.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+import {
+  addVeth,
+  ip,
+  runInNetns,
+  skipUnlessRoot,
+  withNetns,
+} from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("ha-vip run start-up tests");
 

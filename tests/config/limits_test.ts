@@ -16,6 +16,7 @@ import { runCli } from "../../testing/mod.ts";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const BASE = { vip: "10.0.0.100/24", interface: "eth0" };
+const CHECK = ["check", "--vip", BASE.vip, "--interface", BASE.interface];
 
 /** The issues of a configuration that must be refused, one line each. */
 async function refused(
@@ -258,15 +259,7 @@ Deno.test("credentials in api_server or health.url are refused and never printed
         "https://admin:s3cr3tpass@", // no host: not even a URL
       ]
     ) {
-      const r = await runCli([
-        "check",
-        "--vip",
-        "10.0.0.100/24",
-        "--interface",
-        "eth0",
-        flag,
-        url,
-      ]);
+      const r = await runCli([...CHECK, flag, url]);
       assert.equal(r.status, 2, `${url}: ${r.out}`);
       assert.ok(!r.out.includes("s3cr3t") && !r.err.includes("s3cr3t"), r.err);
       assert.match(
@@ -275,11 +268,7 @@ Deno.test("credentials in api_server or health.url are refused and never printed
       );
     }
     const r = await runCli([
-      "check",
-      "--vip",
-      "10.0.0.100/24",
-      "--interface",
-      "eth0",
+      ...CHECK,
       flag,
       "https://admin:s3cr3tpass@10.0.0.1:6443",
     ]);
@@ -455,15 +444,7 @@ Deno.test("a metrics address beyond loopback is warned about; loopback and off a
   const off = await loadConfig({ flags: BASE, env: {} });
   assert.equal(off.config.observe.metrics_address, undefined, "off by default");
   // check prints it where an operator sees it.
-  const r = await runCli([
-    "check",
-    "--vip",
-    "10.0.0.100/24",
-    "--interface",
-    "eth0",
-    "--metrics-address",
-    ":9480",
-  ]);
+  const r = await runCli([...CHECK, "--metrics-address", ":9480"]);
   assert.equal(r.status, 0, r.err);
   assert.match(
     r.err,

@@ -12,6 +12,7 @@ import {
   ipJson,
   runInNetns,
   skipUnlessRoot,
+  spawnInNetns,
 } from "../../testing/mod.ts";
 
 const ignore = skipUnlessRoot("daemon tests");
@@ -37,32 +38,18 @@ interface Daemon {
 }
 
 function start(ns: string, extra: string[] = []): Daemon {
-  const child = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      ns,
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--cached-only",
-      "--quiet",
-      MAIN,
-      "run",
-      ...FLAGS,
-      ...extra,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const dec = new TextDecoder();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) text += dec.decode(chunk);
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  return { child, log: () => text, done: pumps.then(() => child.status) };
+  const s = spawnInNetns(ns, [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--cached-only",
+    "--quiet",
+    MAIN,
+    "run",
+    ...FLAGS,
+    ...extra,
+  ]);
+  return { child: s.child, log: s.output, done: s.done };
 }
 
 async function vipState(
