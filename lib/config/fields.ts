@@ -60,7 +60,7 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: "vip",
     required: true,
     description:
-      "The virtual IP with the subnet's prefix length, e.g. 192.168.1.100/24 (IPv6: fd00::100/64).",
+      "The virtual IP with the subnet's prefix length, e.g. 192.168.1.100/24: a free unicast address of the nodes' subnet. IPv4 only: IPv6 VIPs are not available in this version yet.",
   },
   {
     path: "interface",
