@@ -11,7 +11,7 @@ if (import.meta.main) {
   // `run` it is required (it checks again), for the others it is best effort
   // (e.g. `deno run --allow-read main.ts check` has no FFI).
   try {
-    hardenProcess();
+    hardenProcess({ entryPoint: true });
   } catch {
     // `run` reports it; nothing else depends on it.
   }

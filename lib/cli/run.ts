@@ -5,6 +5,7 @@ import {
   closeOpenInspector,
   denyNewListeners,
   hardenProcess,
+  ownsProcess,
   watchStateDumps,
 } from "../harden/mod.ts";
 import { createLogger, ListenError } from "../observe/mod.ts";
@@ -58,6 +59,9 @@ export function installRun(program: Command, ctx: CommandContext): void {
       createLogger({ format: config.observe.log_format, level: "info" }),
     );
     const onRunning = () => {
+      // Process-wide and permanent: never in a program that merely imports
+      // the CLI (a test runner would lose listen() for good).
+      if (!ownsProcess()) return;
       const why = denyNewListeners();
       if (why) {
         log.warn(`cannot forbid new listening sockets (seccomp): ${why}`);

@@ -48,14 +48,27 @@ export interface Hardening {
   armedBefore: boolean;
 }
 
+let entryPoint = false;
+
 /**
  * Takes SIGUSR1 over and marks the process non-dumpable. Idempotent; call it
- * as early as possible. Throws when it cannot (no `--allow-ffi`, no libc).
+ * as early as possible. `entryPoint: true` (main.ts only) records that the
+ * process is ha-vip itself, not a program or test that imports it: only then
+ * may process-wide restrictions such as {@link denyNewListeners} be applied.
+ * Throws when it cannot (no `--allow-ffi`, no libc).
  */
-export function hardenProcess(): Hardening {
+export function hardenProcess(
+  options: { entryPoint?: boolean } = {},
+): Hardening {
   const { armedBefore } = takeOverSigusr1();
   setDumpable(false);
+  entryPoint ||= options.entryPoint === true;
   return { armedBefore };
+}
+
+/** Whether main.ts hardened this process as ha-vip's own entry point. */
+export function ownsProcess(): boolean {
+  return entryPoint;
 }
 
 /**
