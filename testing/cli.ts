@@ -99,8 +99,6 @@ export interface Spawned {
   child: Deno.ChildProcess;
   /** stdout and stderr so far, interleaved as they came. */
   output: () => string;
-  /** `Date.now()` at spawn. */
-  startedAt: number;
   /** Settles when the process has ended and its output is read. */
   done: Promise<Deno.CommandStatus>;
 }
@@ -125,7 +123,6 @@ export function spawnInNetns(ns: string, argv: string[]): Spawned {
   return {
     child,
     output: () => text,
-    startedAt: Date.now(),
     done: pumps.then(() => child.status),
   };
 }

@@ -22,7 +22,10 @@ import {
 const ignore = skipUnlessRoot("SIGUSR1 / process hardening tests");
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const AGENT = new URL("./_listen_filter_agent.ts", import.meta.url).pathname;
-/** Deno arms its SIGUSR1 debugger trigger 500 ms after start. */
+/**
+ * Deno arms its SIGUSR1 debugger trigger 500 ms after its worker starts;
+ * this long after the program's first output line, it surely has.
+ */
 const ARMED_AFTER_MS = 1_000;
 const NOBODY = 65534;
 
@@ -53,10 +56,25 @@ function running(pid: number): Promise<boolean> {
 const dumps = (p: Spawned) =>
   p.output().split("\n").filter((l) => l.includes("state dump (SIGUSR1)"));
 
-/** Waits until the runtime's SIGUSR1 trigger would be armed, sends SIGUSR1 and waits for dump number `n`. */
+/**
+ * Waits until SIGUSR1 is caught (SigCgt: ha-vip's handler, or the runtime's
+ * armed debugger trigger; before that, SIGUSR1 would simply kill) and
+ * {@link ARMED_AFTER_MS} have passed since `readyAt`.
+ */
+async function whenArmed(p: Spawned, readyAt: number): Promise<void> {
+  await waitUntil(
+    async () =>
+      Date.now() >= readyAt + ARMED_AFTER_MS &&
+      (BigInt(`0x${await procStatus(p.child.pid, "SigCgt")}`) & (1n << 9n)) !==
+        0n,
+    20_000,
+    () => `SIGUSR1 is never caught\n${p.output()}`,
+    50,
+  );
+}
+
+/** Sends SIGUSR1 and waits for dump number `n`. */
 async function dumpOnSignal(p: Spawned, n: number): Promise<string> {
-  const armed = p.startedAt + ARMED_AFTER_MS - Date.now();
-  if (armed > 0) await new Promise((r) => setTimeout(r, armed));
   p.child.kill("SIGUSR1");
   await waitUntil(
     () => dumps(p).length >= n,
@@ -101,6 +119,7 @@ function started(d: Spawned): Promise<number> {
 /** The checks both shapes of the daemon must pass. */
 async function assertSigusr1IsADump(ns: string, d: Spawned): Promise<void> {
   await started(d);
+  await whenArmed(d, Date.now());
   const pid = d.child.pid;
   for (const n of [1, 2]) {
     const line = await dumpOnSignal(d, n);
@@ -215,8 +234,7 @@ Deno.test({
           () => `agent did not start\n${a.output()}`,
           50,
         );
-        const armed = a.startedAt + ARMED_AFTER_MS - Date.now();
-        if (armed > 0) await new Promise((r) => setTimeout(r, armed));
+        await whenArmed(a, Date.now());
         a.child.kill("SIGUSR1");
         // The runtime says it tried: positive evidence, not a wait.
         await waitUntil(
