@@ -8,8 +8,8 @@ import {
   ownsProcess,
   watchStateDumps,
 } from "../harden/mod.ts";
-import { createLogger, ListenError } from "../observe/mod.ts";
-import { ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
+import { createLogger, ListenError, type Logger } from "../observe/mod.ts";
 import {
   CliExit,
   type CommandContext,
@@ -17,6 +17,50 @@ import {
   invalidConfiguration,
 } from "./mod.ts";
 import { addConfigOptions } from "./options.ts";
+
+/**
+ * The daemon's process hardening (see lib/harden): SIGUSR1 held (main.ts
+ * took it first thing; this is a no-op then, or the reason the daemon must
+ * not start), state dumps served, and `onRunning` to forbid new listeners
+ * once the daemon's own are up. `undefined` (logged) when it cannot start.
+ */
+async function harden(
+  config: Config,
+  log: Logger,
+): Promise<{ stopDumps: () => void; onRunning: () => void } | undefined> {
+  let armedBefore: boolean;
+  try {
+    ({ armedBefore } = hardenProcess());
+  } catch (err) {
+    log.error(
+      `cannot start: cannot take SIGUSR1 from the runtime: ${
+        err instanceof Error ? err.message : err
+      }`,
+    );
+    return undefined;
+  }
+  if (armedBefore) {
+    const closed = await closeOpenInspector();
+    if (closed) {
+      log.error(
+        `a debugger server was open before ha-vip could take SIGUSR1 over (start-up slower than 500 ms); closed ${closed}`,
+      );
+    }
+  }
+  // A dump is asked for explicitly: it shows whatever the log level.
+  const stopDumps = watchStateDumps(
+    createLogger({ format: config.observe.log_format, level: "info" }),
+  );
+  const onRunning = () => {
+    // Process-wide and permanent: never in a program that merely imports
+    // the CLI (a test runner would lose listen() for good).
+    if (!ownsProcess()) return;
+    const why = denyNewListeners();
+    if (why) log.warn(`cannot forbid new listening sockets (seccomp): ${why}`);
+    else log.debug("listen() is now refused in this process (seccomp)");
+  };
+  return { stopDumps, onRunning };
+}
 
 /** Registers `run`. */
 export function installRun(program: Command, ctx: CommandContext): void {
@@ -32,43 +76,12 @@ export function installRun(program: Command, ctx: CommandContext): void {
       level: config.observe.log_level,
     });
     for (const w of loaded.warnings) log.warn(w);
-    // main.ts did this first thing; here it is a no-op, or the reason why
-    // the daemon must not start (no debugger port, ever).
-    let hardening;
-    try {
-      hardening = hardenProcess();
-    } catch (err) {
-      log.error(
-        `cannot start: cannot take SIGUSR1 from the runtime: ${
-          err instanceof Error ? err.message : err
-        }`,
-      );
+    const hardening = await harden(config, log);
+    if (!hardening) {
       ctx.setStatus(EXIT.failure);
       return;
     }
-    if (hardening.armedBefore) {
-      const closed = await closeOpenInspector();
-      if (closed) {
-        log.error(
-          `a debugger server was open before ha-vip could take SIGUSR1 over (start-up slower than 500 ms); closed ${closed}`,
-        );
-      }
-    }
-    // A dump is asked for explicitly: it shows whatever the log level.
-    const stopDumps = watchStateDumps(
-      createLogger({ format: config.observe.log_format, level: "info" }),
-    );
-    const onRunning = () => {
-      // Process-wide and permanent: never in a program that merely imports
-      // the CLI (a test runner would lose listen() for good).
-      if (!ownsProcess()) return;
-      const why = denyNewListeners();
-      if (why) {
-        log.warn(`cannot forbid new listening sockets (seccomp): ${why}`);
-      } else {
-        log.debug("listen() is now refused in this process (seccomp)");
-      }
-    };
+    const { stopDumps, onRunning } = hardening;
     try {
       ctx.setStatus(
         await runDaemon({ config, log, env: ctx.io.env, onRunning }),
