@@ -129,6 +129,9 @@ SystemCallArchitectures=native
 SystemCallFilter=@system-service
 # V8 allocates a memory protection key for its code pages when it can.
 SystemCallFilter=@pkey
+# ha-vip stacks its own filter once it listens (listen() refused from then
+# on: no debugger port can open, see "Signals" in the README).
+SystemCallFilter=seccomp
 SystemCallFilter=~@privileged @resources
 SystemCallErrorNumber=EPERM
 # Not set, on purpose: MemoryDenyWriteExecute= (V8 compiles JavaScript to
