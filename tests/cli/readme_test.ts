@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { autoVipLifetime } from "../../lib/config/mod.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli } from "../../testing/mod.ts";
 
 const README = await Deno.readTextFile(
   new URL("../../README.md", import.meta.url),
