@@ -30,15 +30,13 @@
  * @module
  */
 
+import { formatMac, parseIPv4, parseMac } from "../lib/ip/mod.ts";
 import {
   AF_INET,
   AF_PACKET,
   ETH_P_ARP,
-  formatMac,
   interfaceIndex,
   openSocket,
-  parseIPv4,
-  parseMac,
   SOCK_RAW,
   sockaddrIn,
   sockaddrLl,

@@ -4,14 +4,6 @@
  * @module
  */
 
-import {
-  AddressParseError,
-  formatIPv4,
-  formatMac,
-  parseIPv4,
-  parseMac,
-} from "../sys/mod.ts";
-
 /** ARP operation: request. */
 export const ARP_REQUEST = 1;
 /** ARP operation: reply. */
@@ -167,3 +159,10 @@ export function gratuitousReply(
     targetIp: a,
   };
 }
+import {
+  AddressParseError,
+  formatIPv4,
+  formatMac,
+  parseIPv4,
+  parseMac,
+} from "../ip/mod.ts";

@@ -6,13 +6,11 @@
  * @module
  */
 
+import { formatIPv4, parseIPv4, parseMac } from "../ip/mod.ts";
 import {
   AF_PACKET,
   ETH_P_ARP,
-  formatIPv4,
   openSocket,
-  parseIPv4,
-  parseMac,
   repeatPaced,
   SOCK_DGRAM,
   sockaddrLl,

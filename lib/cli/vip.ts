@@ -1,6 +1,7 @@
 /** `ha-vip vip add|remove`: claim or drop the VIP by hand (maintenance, debugging). */
+import { parseCidr } from "../ip/mod.ts";
 import { type Command, Option } from "commander";
-import { parseCidr, parseDuration } from "../config/mod.ts";
+import { parseDuration } from "../config/mod.ts";
 import { VipHolder } from "../daemon/mod.ts";
 import { RouteSocket } from "../netlink/mod.ts";
 import { createLogger } from "../observe/mod.ts";
@@ -60,7 +61,7 @@ export function installVip(program: Command, ctx: CommandContext): void {
       using route = RouteSocket.open();
       const link = await route.getLink(config.interface);
       const holder = new VipHolder({
-        vip: parseCidr(config.vip)!,
+        vip: parseCidr(config.vip),
         link: { index: link.index, name: link.name, mac: link.mac },
         route,
         lifetimeS,
@@ -76,7 +77,7 @@ export function installVip(program: Command, ctx: CommandContext): void {
         : `for ${lifetimeS}s (it expires by itself)`;
       ctx.io.out(
         `added ${holder.description}, valid ${life}; announced with ${config.announce.garp_count} gratuitous ${
-          parseCidr(config.vip)!.family === 4
+          parseCidr(config.vip).family === 4
             ? "ARP round(s)"
             : "neighbour advertisement(s)"
         }\n`,
@@ -93,7 +94,7 @@ export function installVip(program: Command, ctx: CommandContext): void {
     await withKernelErrors("vip remove", async () => {
       using route = RouteSocket.open();
       const link = await route.getLink(config.interface);
-      const cidr = parseCidr(config.vip)!;
+      const cidr = parseCidr(config.vip);
       const removed = await route.deleteAddress({
         ifindex: link.index,
         address: cidr.address,

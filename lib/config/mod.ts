@@ -5,7 +5,6 @@
  *
  * @module
  */
-export { type Cidr, parseCidr, parseIpv4, parseIpv6 } from "./address.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export {
   describeRange,

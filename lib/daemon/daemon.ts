@@ -9,14 +9,14 @@
  * - Whatever ends the daemon, a VIP it holds is removed before it returns;
  *   if even that fails, the VIP's valid lifetime removes it within seconds.
  */
+import { type Config, ConfigError } from "../config/mod.ts";
 import {
   type Cidr,
-  type Config,
-  ConfigError,
+  inSubnet,
   parseCidr,
-  parseIpv4,
-  parseIpv6,
-} from "../config/mod.ts";
+  parseIPv4,
+  parseIPv6,
+} from "../ip/mod.ts";
 import { VrrpElector } from "../election/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 import { provideStateDump } from "../harden/mod.ts";
@@ -77,14 +77,6 @@ async function primaryAddress(
   return own.address;
 }
 
-function inSubnet(a: Uint8Array, b: Uint8Array, prefixLength: number): boolean {
-  for (let bit = 0; bit < prefixLength; bit++) {
-    const mask = 0x80 >> (bit % 8);
-    if ((a[bit >> 3] & mask) !== (b[bit >> 3] & mask)) return false;
-  }
-  return true;
-}
-
 /**
  * Without an address of its own in the VIP's subnet, the VIP becomes the
  * subnet's primary address on the interface; deleting a primary also
@@ -102,9 +94,9 @@ async function warnIfPrimary(
   );
   const sameSubnet = own.some((a) => {
     const bytes = vip.family === 4
-      ? parseIpv4(a.address)
-      : parseIpv6(a.address);
-    return bytes !== undefined && inSubnet(bytes, vip.bytes, vip.prefixLength);
+      ? parseIPv4(a.address)
+      : parseIPv6(a.address);
+    return inSubnet(bytes, vip.bytes, vip.prefixLength);
   });
   if (!sameSubnet) {
     log.warn(
@@ -122,7 +114,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { config } = options;
   const log = options.log.with({ node: config.election.node_name });
   const metrics = new Metrics();
-  const vip = parseCidr(config.vip)!;
+  const vip = parseCidr(config.vip);
   const started = Date.now();
 
   if (config.election.mode !== "vrrp") {

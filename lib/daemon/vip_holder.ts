@@ -7,8 +7,8 @@
  * kernel deletes the VIP by itself once `lifetimeS` runs out, so a crashed
  * node cannot keep answering ARP for it the way keepalived's does.
  */
+import type { Cidr } from "../ip/mod.ts";
 import { announceBurst } from "../arp/mod.ts";
-import type { Cidr } from "../config/mod.ts";
 import { advertiseBurst } from "../ndp/mod.ts";
 import type { RouteSocket } from "../netlink/mod.ts";
 import { type Logger, silentLogger } from "../observe/mod.ts";

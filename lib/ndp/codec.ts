@@ -6,14 +6,6 @@
  * @module
  */
 
-import {
-  AddressParseError,
-  formatIPv6,
-  formatMac,
-  parseIPv6,
-  parseMac,
-} from "../sys/mod.ts";
-
 /** ICMPv6 type: neighbour advertisement. */
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
 /** NA flag: the sender is a router. */
@@ -166,3 +158,10 @@ export function unsolicitedAdvertisement(
     targetMac: formatMac(m),
   };
 }
+import {
+  AddressParseError,
+  formatIPv6,
+  formatMac,
+  parseIPv6,
+  parseMac,
+} from "../ip/mod.ts";

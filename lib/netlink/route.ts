@@ -9,6 +9,7 @@
  * @module
  */
 
+import { formatIP, formatMac, parseIP } from "../ip/mod.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -16,12 +17,9 @@ import {
   Errno,
   errnoHint,
   errnoName,
-  formatIP,
-  formatMac,
   interfaceName,
   NETLINK_ROUTE,
   openSocket,
-  parseIP,
   parseSockaddrNl,
   SOCK_RAW,
   sockaddrNl,
@@ -247,7 +245,7 @@ function parseTarget(
   prefixLength: number,
 ): { family: number; bytes: Uint8Array } {
   const ip = parseIP(address);
-  const max = ip.family === AF_INET ? 32 : 128;
+  const max = ip.family === 4 ? 32 : 128;
   if (
     !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max
   ) {
@@ -255,7 +253,7 @@ function parseTarget(
       `prefix length of ${address} must be 0..${max}, got ${prefixLength}`,
     );
   }
-  return ip;
+  return { family: ip.family === 4 ? AF_INET : AF_INET6, bytes: ip.bytes };
 }
 
 function checkIfindex(ifindex: number): void {

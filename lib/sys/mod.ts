@@ -39,17 +39,8 @@ export {
   Socket,
 } from "./socket.ts";
 export {
-  AddressParseError,
-  formatIP,
-  formatIPv4,
-  formatIPv6,
-  formatMac,
   intOption,
   ipMreqn,
-  parseIP,
-  parseIPv4,
-  parseIPv6,
-  parseMac,
   parseSockaddrIn,
   parseSockaddrIn6,
   parseSockaddrNl,

@@ -15,7 +15,8 @@
  * @module
  */
 
-import { formatIPv4, IPPROTO_VRRP, parseIPv4 } from "../sys/mod.ts";
+import { formatIPv4, parseIPv4 } from "../ip/mod.ts";
+import { IPPROTO_VRRP } from "../sys/mod.ts";
 
 /** The VRRP version this codec speaks. */
 export const VRRP_VERSION = 3;

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { parseIPv4 } from "../ip/mod.ts";
 import {
   AF_INET,
   interfaceIndex,
@@ -25,7 +26,6 @@ import {
   IPPROTO_IP,
   IPPROTO_VRRP,
   openSocket,
-  parseIPv4,
   SO_BINDTODEVICE,
   SOCK_RAW,
   sockaddrIn,

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { parseIPv4 } from "../sys/mod.ts";
+import { parseIPv4 } from "../ip/mod.ts";
 import { MAX_ADVERT_INTERVAL_CS } from "./codec.ts";
 
 /**

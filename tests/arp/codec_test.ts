@@ -1,3 +1,4 @@
+import { AddressParseError, formatIPv4, formatMac } from "../../lib/ip/mod.ts";
 import assert from "node:assert/strict";
 import {
   ARP_REPLY,
@@ -9,7 +10,6 @@ import {
   gratuitousReply,
   gratuitousRequest,
 } from "../../lib/arp/codec.ts";
-import { AddressParseError, formatIPv4, formatMac } from "../../lib/sys/mod.ts";
 import { fuzzDecoder, property } from "../sys/_fuzz.ts";
 
 // Gratuitous ARP, request form: "who has 10.0.0.100? tell 10.0.0.100".

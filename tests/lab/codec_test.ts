@@ -3,6 +3,7 @@
  * ARP codecs, and the interval arithmetic behind "two holders at once".
  * No root needed.
  */
+import { parseIPv4, parseMac } from "../../lib/ip/mod.ts";
 import assert from "node:assert/strict";
 import {
   buildArpProbe,
@@ -21,7 +22,6 @@ import {
   total,
   union,
 } from "../../lab/mod.ts";
-import { parseIPv4, parseMac } from "../../lib/sys/mod.ts";
 
 Deno.test("splitStamp reads ip -ts stamps as local time with microseconds", () => {
   const s = splitStamp("[2026-11-21T00:13:49.054366] 2: eth0    inet ...");

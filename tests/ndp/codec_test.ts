@@ -1,3 +1,4 @@
+import { AddressParseError, formatIPv6, formatMac } from "../../lib/ip/mod.ts";
 import assert from "node:assert/strict";
 import {
   decodeNeighborAdvertisement,
@@ -6,7 +7,6 @@ import {
   type NeighborAdvertisement,
   unsolicitedAdvertisement,
 } from "../../lib/ndp/codec.ts";
-import { AddressParseError, formatIPv6, formatMac } from "../../lib/sys/mod.ts";
 import { fuzzDecoder, property } from "../sys/_fuzz.ts";
 
 // Unsolicited NA: fd00::100 is at 02:00:00:00:00:0a (override).
