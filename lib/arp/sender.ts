@@ -6,12 +6,12 @@
  * @module
  */
 
+import { repeatPaced } from "../clock/mod.ts";
 import { formatIPv4, parseIPv4, parseMac } from "../ip/mod.ts";
 import {
   AF_PACKET,
   ETH_P_ARP,
   openSocket,
-  repeatPaced,
   SOCK_DGRAM,
   sockaddrLl,
   type Socket,

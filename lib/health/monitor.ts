@@ -14,6 +14,7 @@
  * loop has ended; a probe cut short by `stop()` is not fed to the window.
  */
 
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { type Logger, nullLogger } from "../k8s/mod.ts";
 import { type ProbeOptions, Prober, type ProbeResult } from "./probe.ts";
 import {
@@ -61,21 +62,10 @@ export interface HealthMonitorOptions {
   onProbe?: (result: ProbeResult, state: StabilityState) => void;
   /** Where changes are logged (default: nowhere). */
   logger?: Logger;
-  /** Monotonic clock, ms (default `performance.now`). */
+  /** Waits between probes and reads the time (default: the system clock). */
+  clock?: Clock;
+  /** Monotonic time, ms (default: `clock.now`). */
   now?: () => number;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }
 
 /** How long `stop()` waits for an aborted probe to end. */
@@ -117,6 +107,7 @@ export class HealthMonitor {
   readonly #onProbe?: (result: ProbeResult, state: StabilityState) => void;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #clock: Clock;
   #abort?: AbortController;
   #loop?: Promise<void>;
   #last?: ProbeResult;
@@ -137,7 +128,8 @@ export class HealthMonitor {
     this.#onChange = options.onChange;
     this.#onProbe = options.onProbe;
     this.#logger = options.logger ?? nullLogger;
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? (() => this.#clock.now());
   }
 
   /** The window's state (status, reported verdict, pending change). */
@@ -216,7 +208,7 @@ export class HealthMonitor {
     stop: AbortSignal,
   ): Promise<{ result: ProbeResult; cut: boolean } | null> {
     const due = new AbortController();
-    const timer = setTimeout(() => due.abort(), Math.max(0, ms));
+    const timer = this.#clock.timeout(Math.max(0, ms), () => due.abort());
     const onStop = () => due.abort();
     stop.addEventListener("abort", onStop, { once: true });
     try {
@@ -231,7 +223,7 @@ export class HealthMonitor {
       // A probe that settled in the same turn as the timer still counts.
       return first ?? running.outcome ?? null;
     } finally {
-      clearTimeout(timer);
+      timer[Symbol.dispose]();
       stop.removeEventListener("abort", onStop);
     }
   }
@@ -261,7 +253,7 @@ export class HealthMonitor {
       if (!late) this.#observe(outcome.result);
       if (signal.aborted) break;
       const wait = this.#intervalMs - (this.#now() - tick);
-      if (wait > 0) await sleep(wait, signal);
+      if (wait > 0) await this.#clock.sleep(wait, signal);
     }
     // Stopped: an aborted probe ends at once; one wedged in a read that
     // cannot be cancelled is abandoned after a grace period.

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { repeatPaced } from "../clock/mod.ts";
 import {
   AF_INET6,
   IPPROTO_ICMPV6,
@@ -15,7 +16,6 @@ import {
   IPV6_MULTICAST_LOOP,
   IPV6_UNICAST_HOPS,
   openSocket,
-  repeatPaced,
   SOCK_RAW,
   sockaddrIn6,
   type Socket,

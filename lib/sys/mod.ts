@@ -55,7 +55,6 @@ export {
   sockaddrLl,
   sockaddrNl,
 } from "./addr.ts";
-export { type PacedResult, repeatPaced, sleep } from "./pace.ts";
 export {
   alarmPending,
   cancelAlarm,

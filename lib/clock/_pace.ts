@@ -2,21 +2,10 @@
  * Paced repetition for announcement bursts (gratuitous ARP, unsolicited
  * NA): the first send happens synchronously, so a takeover announces at
  * once; the rest follow `intervalMs` apart until done or aborted.
+ *
+ * @module
  */
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+import { type Clock, systemClock } from "./_clock.ts";
 
 /** How a paced burst went. */
 export interface PacedResult {
@@ -26,16 +15,29 @@ export interface PacedResult {
   errors: Error[];
 }
 
+/** Options of {@link repeatPaced}. */
+export interface PaceOptions {
+  /** How many sends, >= 1. */
+  count: number;
+  /** Pause between sends, ms. */
+  intervalMs: number;
+  /** Stops between sends. */
+  signal?: AbortSignal;
+  /** Default: the system clock. */
+  clock?: Clock;
+}
+
 /**
  * Calls `send` `count` times, `intervalMs` apart. The first call runs
  * before this function first yields and its error rejects the promise;
  * later errors (a link flapping mid-burst) are collected, not thrown.
  */
 export async function repeatPaced(
-  options: { count: number; intervalMs: number; signal?: AbortSignal },
+  options: PaceOptions,
   send: () => void,
 ): Promise<PacedResult> {
   const { count, intervalMs, signal } = options;
+  const clock = options.clock ?? systemClock;
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`count must be a positive integer, got ${count}`);
   }
@@ -45,7 +47,7 @@ export async function repeatPaced(
   send();
   const result: PacedResult = { sent: 1, errors: [] };
   for (let i = 1; i < count; i++) {
-    await sleep(intervalMs, signal);
+    await clock.sleep(intervalMs, signal);
     if (signal?.aborted) break;
     try {
       send();

@@ -1,5 +1,5 @@
+import { repeatPaced } from "../../lib/clock/mod.ts";
 import assert from "node:assert/strict";
-import { repeatPaced } from "../../lib/sys/mod.ts";
 
 Deno.test("repeatPaced: the first send is synchronous, later errors are collected", async () => {
   let calls = 0;
