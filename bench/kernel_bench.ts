@@ -12,9 +12,8 @@
  * @module
  */
 
-import { announceBurst, ArpSender, sendGratuitousArp } from "../lib/arp/mod.ts";
-import { getLink, replaceAddress, RouteSocket } from "../lib/netlink/mod.ts";
-import { sendUnsolicitedNa } from "../lib/ndp/mod.ts";
+import { announceBurst, openAnnouncer } from "../lib/announce/mod.ts";
+import { openRouteSocket } from "../lib/netlink/mod.ts";
 import {
   addVeth,
   deleteNetns,
@@ -28,7 +27,8 @@ const VIP = "10.79.0.100";
 const VIP6 = "fd00:79::100";
 
 if (Deno.env.get(INNER_ENV) !== undefined) {
-  const link = await getLink("eth0");
+  const route = openRouteSocket();
+  const link = await route.getLink("eth0");
   const vip = {
     ifindex: link.index,
     address: VIP,
@@ -36,8 +36,8 @@ if (Deno.env.get(INNER_ENV) !== undefined) {
     validLft: 30,
     preferredLft: 0,
   };
-  const route = RouteSocket.open();
-  const arp = ArpSender.open(link.index);
+  const target = { ifindex: link.index, mac: link.mac, ip: VIP };
+  const arp = openAnnouncer(target);
 
   Deno.bench({
     name: "netlink: replace VIP, one RTM_NEWADDR round trip (open socket)",
@@ -48,53 +48,47 @@ if (Deno.env.get(INNER_ENV) !== undefined) {
   Deno.bench({
     name: "netlink: replace VIP with a socket of its own (open+bind+close)",
     group: "netlink",
-    fn: () => replaceAddress(vip),
+    fn: async () => {
+      using own = openRouteSocket();
+      await own.replaceAddress(vip);
+    },
   });
   Deno.bench({
     name: "netlink: address dump of the namespace",
     group: "netlink",
     fn: async () => {
-      await route.listAddresses(link.index);
+      await route.listAddresses({ link: link.index });
     },
   });
   Deno.bench({
     name: "arp: one gratuitous pair (request + reply form, own socket)",
     group: "announce",
     baseline: true,
-    fn: () =>
-      sendGratuitousArp({
-        ifindex: link.index,
-        mac: link.hardwareAddress,
-        ip: VIP,
-      }),
+    fn: async () => {
+      await using own = openAnnouncer(target);
+      own.announce();
+    },
   });
   Deno.bench({
-    name: "arp: one gratuitous pair on an open sender (what a holder does)",
+    name: "arp: one gratuitous pair on an open announcer (what a holder does)",
     group: "announce",
-    fn: () => arp.sendGratuitous(link.hardwareAddress, VIP),
+    fn: () => arp.announce(),
   });
   Deno.bench({
-    name: "arp: announceBurst, 3 rounds, intervalMs 0 (6 packets)",
+    name:
+      "arp: announceBurst, 3 rounds, intervalMs 0 (6 packets, open announcer)",
     group: "announce",
     fn: async () => {
-      await announceBurst({
-        ifindex: link.index,
-        mac: link.hardwareAddress,
-        ip: VIP,
-        count: 3,
-        intervalMs: 0,
-      });
+      await announceBurst(arp, { count: 3, intervalMs: 0 });
     },
   });
   Deno.bench({
     name: "ndp: one unsolicited NA (own socket)",
     group: "announce",
-    fn: () =>
-      sendUnsolicitedNa({
-        ifindex: link.index,
-        mac: link.hardwareAddress,
-        ip: VIP6,
-      }),
+    fn: async () => {
+      await using own = openAnnouncer({ ...target, ip: VIP6 });
+      own.announce();
+    },
   });
 } else {
   const reason = rootSkipReason();

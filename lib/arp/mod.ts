@@ -1,15 +1,22 @@
 /**
- * Gratuitous ARP for IPv4 VIPs: the RFC 826 codec (`codec.ts`, pure) and a
- * sender over `AF_PACKET` (`sender.ts`, needs CAP_NET_RAW and
- * `--allow-ffi`).
+ * ARP (RFC 826) for IPv4 VIPs: the codec, pure, and the two gratuitous
+ * forms a holder announces with (`lib/announce` sends them).
  *
  * ```ts
- * import { announceBurst } from "./lib/arp/mod.ts";
- * await announceBurst({ ifindex: 2, mac: "02:00:00:00:00:01", ip: "10.0.0.100" });
+ * import { encodeArp, gratuitousRequest } from "./lib/arp/mod.ts";
+ * const body = encodeArp(gratuitousRequest("02:00:00:00:00:01", "10.0.0.100"));
  * ```
  *
  * @module
  */
-
-export * from "./codec.ts";
-export * from "./sender.ts";
+export {
+  ARP_REPLY,
+  ARP_REQUEST,
+  ArpDecodeError,
+  type ArpPacket,
+  BROADCAST_MAC,
+  decodeArp,
+  encodeArp,
+  gratuitousReply,
+  gratuitousRequest,
+} from "./codec.ts";

@@ -2,8 +2,8 @@
 import { parseCidr } from "../ip/mod.ts";
 import { type Command, Option } from "commander";
 import { parseDuration } from "../config/mod.ts";
-import { VipHolder } from "../daemon/mod.ts";
-import { RouteSocket } from "../netlink/mod.ts";
+import { VipHolder } from "../announce/mod.ts";
+import { openRouteSocket } from "../netlink/mod.ts";
 import { createLogger } from "../observe/mod.ts";
 import { CliExit, type CommandContext, EXIT } from "./mod.ts";
 import { addConfigOptions } from "./options.ts";
@@ -58,9 +58,9 @@ export function installVip(program: Command, ctx: CommandContext): void {
       sink: (l) => ctx.io.err(l + "\n"),
     });
     await withKernelErrors("vip add", async () => {
-      using route = RouteSocket.open();
+      using route = openRouteSocket();
       const link = await route.getLink(config.interface);
-      const holder = new VipHolder({
+      await using holder = new VipHolder({
         vip: parseCidr(config.vip),
         link: { index: link.index, name: link.name, mac: link.mac },
         route,
@@ -92,7 +92,7 @@ export function installVip(program: Command, ctx: CommandContext): void {
   ).action(async (opts) => {
     const { config } = await ctx.load(opts);
     await withKernelErrors("vip remove", async () => {
-      using route = RouteSocket.open();
+      using route = openRouteSocket();
       const link = await route.getLink(config.interface);
       const cidr = parseCidr(config.vip);
       const removed = await route.deleteAddress({

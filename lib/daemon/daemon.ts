@@ -20,12 +20,16 @@ import {
 import { VrrpElector } from "../election/mod.ts";
 import { HealthMonitor } from "../health/mod.ts";
 import { provideStateDump } from "../harden/mod.ts";
-import { type Link, NetlinkError, RouteSocket } from "../netlink/mod.ts";
-import { Errno } from "../sys/mod.ts";
+import {
+  type Link,
+  openRouteSocket,
+  type RouteSocket,
+} from "../netlink/mod.ts";
+import { isNotExist } from "../sys/mod.ts";
 import { type Logger, Metrics, serveObservability } from "../observe/mod.ts";
 import { openVrrpSocket, type VrrpSocket } from "../vrrp/mod.ts";
 import { resilientProbe, verdictReason } from "./health.ts";
-import { VipHolder } from "./vip_holder.ts";
+import { VipHolder } from "../announce/mod.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -65,7 +69,7 @@ async function primaryAddress(
   configured?: string,
 ): Promise<string> {
   if (configured) return configured;
-  const addrs = await route.listAddresses(link.index, 2 /* AF_INET */);
+  const addrs = await route.listAddresses({ link: link.index, family: 4 });
   // The first IPv4 address that is not the VIP itself (it may be left over).
   const own = addrs.find((a) => a.address !== vip.address);
   if (!own) {
@@ -88,10 +92,9 @@ async function warnIfPrimary(
   vip: Cidr,
   log: Logger,
 ): Promise<void> {
-  const family = vip.family === 4 ? 2 : 10;
-  const own = (await route.listAddresses(link.index, family)).filter((a) =>
-    a.address !== vip.address
-  );
+  const own =
+    (await route.listAddresses({ link: link.index, family: vip.family }))
+      .filter((a) => a.address !== vip.address);
   const sameSubnet = own.some((a) => {
     const bytes = vip.family === 4
       ? parseIPv4(a.address)
@@ -123,7 +126,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     );
   }
 
-  const route = RouteSocket.open();
+  const route = openRouteSocket();
   const cleanups: (() => Promise<void> | void)[] = [() => route.close()];
   let holder: VipHolder | undefined;
   let socket: VrrpSocket | undefined;
@@ -133,7 +136,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       link = await route.getLink(config.interface);
     } catch (err) {
       // No such interface is a configuration problem (exit 2, the field named).
-      if (err instanceof NetlinkError && err.errno === Errno.ENODEV) {
+      if (isNotExist(err)) {
         throw new ConfigError([{ path: "interface", message: errorText(err) }]);
       }
       throw new DaemonStartError(`interface: ${errorText(err)}`);
@@ -419,7 +422,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         });
       }
     }
-    holder?.stopTimers();
+    await holder?.[Symbol.asyncDispose]();
     for (const c of cleanups.reverse()) {
       try {
         await c();

@@ -10,4 +10,3 @@ export {
   resilientProbe,
   verdictReason,
 } from "./health.ts";
-export { VipHolder, type VipHolderOptions } from "./vip_holder.ts";

@@ -1,15 +1,22 @@
 /**
- * Unsolicited IPv6 neighbour advertisements for IPv6 VIPs: the RFC 4861
- * codec (`codec.ts`, pure) and a raw ICMPv6 sender (`sender.ts`, needs
- * CAP_NET_RAW and `--allow-ffi`).
+ * IPv6 neighbour advertisements (RFC 4861) for IPv6 VIPs: the codec, pure,
+ * and the unsolicited form a holder announces with (`lib/announce` sends
+ * it).
  *
  * ```ts
- * import { advertiseBurst } from "./lib/ndp/mod.ts";
- * await advertiseBurst({ ifindex: 2, mac: "02:00:00:00:00:01", ip: "fd00::100" });
+ * import { encodeNeighborAdvertisement, unsolicitedAdvertisement } from "./lib/ndp/mod.ts";
+ * const body = encodeNeighborAdvertisement(
+ *   unsolicitedAdvertisement("fd00::100", "02:00:00:00:00:01"),
+ * );
  * ```
  *
  * @module
  */
-
-export * from "./codec.ts";
-export * from "./sender.ts";
+export {
+  ALL_NODES,
+  decodeNeighborAdvertisement,
+  encodeNeighborAdvertisement,
+  NdpDecodeError,
+  type NeighborAdvertisement,
+  unsolicitedAdvertisement,
+} from "./codec.ts";

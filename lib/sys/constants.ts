@@ -73,6 +73,9 @@ export const IPV6_MULTICAST_HOPS = 18;
 /** IPPROTO_IPV6: loop multicast back (int 0/1). */
 export const IPV6_MULTICAST_LOOP = 19;
 
+/** IPPROTO_ICMPV6: which ICMPv6 types a raw socket receives (32 bytes). */
+export const ICMP6_FILTER = 1;
+
 /** recv/send flag: do not block this call. */
 export const MSG_DONTWAIT = 0x40;
 /** recv flag: return the real datagram length even if it was cut. */

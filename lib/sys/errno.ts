@@ -1,5 +1,6 @@
 /**
- * Linux errno numbers, their names, operator hints and {@link SysError}.
+ * Linux errno numbers, their names, operator hints, {@link SysError} (the
+ * one kernel error class) and its kinds.
  *
  * @module
  */
@@ -108,8 +109,21 @@ export function errnoHint(errno: number): string | undefined {
   return name === undefined ? undefined : HINTS[name as ErrnoName];
 }
 
+/** Options of {@link SysError}. */
+export interface SysErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** A hint for this operation, instead of the errno's generic one. */
+  hint?: string;
+  /** The kernel's own words (netlink extended ACK), if it sent any. */
+  kernelMessage?: string;
+}
+
 /**
- * A failed libc call: the operation, errno number and name, and a hint.
+ * The one kernel error of ha-vip: a failed libc call or a netlink request
+ * the kernel refused. It keeps the operation, errno number and name, a
+ * hint and, for netlink, the kernel's extended-ACK text. Test its kind with
+ * {@link isNotExist} and friends, never with its message.
  *
  * When the errno came from `errno` itself (not in-band, e.g. from
  * `SO_ERROR` or a netlink ACK) it is right almost always but not always:
@@ -124,19 +138,80 @@ export class SysError extends Error {
   readonly code: string;
   /** An operator hint, if one is known for this errno. */
   readonly hint: string | undefined;
+  /** The kernel's own message (netlink NLMSGERR_ATTR_MSG), if any. */
+  readonly kernelMessage: string | undefined;
 
   /** `op` says what was attempted; `errno` is positive. */
-  constructor(op: string, errno: number, options?: { cause?: unknown }) {
+  constructor(op: string, errno: number, options: SysErrorOptions = {}) {
     const code = errnoName(errno);
-    const hint = errnoHint(errno);
+    const hint = options.hint ?? errnoHint(errno);
+    const km = options.kernelMessage;
     super(
-      `${op}: ${code} (errno ${errno})${hint === undefined ? "" : `: ${hint}`}`,
-      options,
+      `${op}: ${code} (errno ${errno})` +
+        (km ? `: kernel says "${km}"` : "") +
+        (hint === undefined ? "" : `: ${hint}`),
+      { cause: options.cause },
     );
     this.name = "SysError";
     this.op = op;
     this.errno = errno;
     this.code = code;
     this.hint = hint;
+    this.kernelMessage = km;
+  }
+}
+
+/** The errno of a {@link SysError}, undefined for any other value. */
+export function errnoOf(err: unknown): number | undefined {
+  return err instanceof SysError ? err.errno : undefined;
+}
+
+function hasErrno(err: unknown, ...errnos: number[]): boolean {
+  return err instanceof SysError && errnos.includes(err.errno);
+}
+
+/**
+ * The object does not exist: no such interface (ENODEV, ENXIO), file
+ * (ENOENT), process (ESRCH), or address (EADDRNOTAVAIL: not on that
+ * interface, or not local).
+ */
+export function isNotExist(err: unknown): boolean {
+  return hasErrno(
+    err,
+    Errno.ENOENT,
+    Errno.ENODEV,
+    Errno.ENXIO,
+    Errno.ESRCH,
+    Errno.EADDRNOTAVAIL,
+  );
+}
+
+/** The object exists already (EEXIST). */
+export function isExist(err: unknown): boolean {
+  return hasErrno(err, Errno.EEXIST);
+}
+
+/** A missing capability or permission (EPERM, EACCES). */
+export function isPermission(err: unknown): boolean {
+  return hasErrno(err, Errno.EPERM, Errno.EACCES);
+}
+
+/** No answer in time (ETIMEDOUT). */
+export function isTimeout(err: unknown): boolean {
+  return hasErrno(err, Errno.ETIMEDOUT);
+}
+
+/** Worth trying again later (EAGAIN, EINTR, ENOBUFS). */
+export function isTransient(err: unknown): boolean {
+  return hasErrno(err, Errno.EAGAIN, Errno.EINTR, Errno.ENOBUFS);
+}
+
+/**
+ * Checks an interface index (1..2^31-1) before it reaches the kernel;
+ * throws a `RangeError` naming it.
+ */
+export function checkIfindex(ifindex: number): void {
+  if (!Number.isInteger(ifindex) || ifindex < 1 || ifindex > 0x7fffffff) {
+    throw new RangeError(`ifindex must be a positive integer, got ${ifindex}`);
   }
 }

@@ -16,11 +16,19 @@
 
 export * from "./constants.ts";
 export {
+  checkIfindex,
   Errno,
   errnoHint,
   type ErrnoName,
   errnoName,
+  errnoOf,
+  isExist,
+  isNotExist,
+  isPermission,
+  isTimeout,
+  isTransient,
   SysError,
+  type SysErrorOptions,
 } from "./errno.ts";
 export {
   lastErrno,

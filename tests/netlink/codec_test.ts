@@ -1,42 +1,48 @@
 import assert from "node:assert/strict";
 import {
-  type AddressMessage,
   type Attribute,
-  decodeAddressMessage,
   decodeAttributes,
-  decodeCacheInfo,
+  encodeAttributes,
+  NetlinkDecodeError,
+} from "../../lib/netlink/_attributes.ts";
+import {
   decodeDone,
   decodeError,
   decodeHeader,
-  decodeIfAddrMsg,
-  decodeIfInfoMsg,
-  decodeLinkMessage,
   decodeMessages,
-  deleteAddressRequest,
-  encodeAddressMessage,
-  encodeAttributes,
-  encodeCacheInfo,
   encodeError,
   encodeHeader,
-  encodeIfAddrMsg,
-  encodeIfInfoMsg,
-  encodeLinkMessage,
   encodeMessage,
-  getAddressDumpRequest,
-  getLinkByNameRequest,
-  IFA_ADDRESS,
-  IFA_F_NODAD,
-  IFA_LOCAL,
-  type LinkMessage,
-  NetlinkDecodeError,
-  newAddressRequest,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
   NLMSG_DONE,
   NLMSG_ERROR,
+} from "../../lib/netlink/_message.ts";
+import {
+  type AddressMessage,
+  decodeAddressMessage,
+  decodeCacheInfo,
+  decodeIfAddrMsg,
+  deleteAddressRequest,
+  encodeAddressMessage,
+  encodeCacheInfo,
+  encodeIfAddrMsg,
+  getAddressDumpRequest,
+  IFA_ADDRESS,
+  IFA_F_NODAD,
+  IFA_LOCAL,
+  newAddressRequest,
   RTM_NEWADDR,
+} from "../../lib/netlink/_address.ts";
+import {
+  decodeIfInfoMsg,
+  decodeLinkMessage,
+  encodeIfInfoMsg,
+  encodeLinkMessage,
+  getLinkByNameRequest,
+  type LinkMessage,
   RTM_NEWLINK,
-} from "../../lib/netlink/codec.ts";
+} from "../../lib/netlink/_link.ts";
 import { fuzzDecoder, type Prng, property } from "../sys/_fuzz.ts";
 
 const AF_INET = 2;

@@ -5,20 +5,41 @@
  *
  * The lifetime is the dead-man's switch: if this process dies or hangs, the
  * kernel deletes the VIP by itself once `lifetimeS` runs out, so a crashed
- * node cannot keep answering ARP for it the way keepalived's does.
+ * node cannot keep answering ARP for it the way keepalived's does. Give the
+ * holder a netlink socket of its own, so that no other request ever delays
+ * a refresh.
+ *
+ * @module
  */
+import { type Clock, systemClock } from "../clock/mod.ts";
 import type { Cidr } from "../ip/mod.ts";
-import { announceBurst } from "../arp/mod.ts";
-import { advertiseBurst } from "../ndp/mod.ts";
-import type { RouteSocket } from "../netlink/mod.ts";
+import type { AddressOps } from "../netlink/mod.ts";
 import { type Logger, silentLogger } from "../observe/mod.ts";
+import {
+  announceBurst,
+  type Announcer,
+  type AnnouncerFactory,
+  openAnnouncer,
+} from "./_announcer.ts";
+
+/** The interface the VIP lives on. */
+export interface HolderLink {
+  /** Interface index. */
+  index: number;
+  /** Interface name, for messages. */
+  name: string;
+  /** Its MAC: announcements carry it. */
+  mac: string;
+}
 
 /** Options of {@link VipHolder}. */
 export interface VipHolderOptions {
+  /** The VIP with its prefix length. */
   vip: Cidr;
-  /** The interface: index, name and MAC (announcements carry it). */
-  link: { index: number; name: string; mac: string };
-  route: RouteSocket;
+  /** The interface. */
+  link: HolderLink;
+  /** Address operations, on a netlink socket of the holder's own. */
+  route: AddressOps;
   /** `announce.vip_lifetime` in seconds. */
   lifetimeS: number;
   /** How often the lifetime is refreshed while held (default 1000 ms). */
@@ -29,10 +50,15 @@ export interface VipHolderOptions {
   burstIntervalMs: number;
   /** `announce.refresh_interval`: periodic re-announcement; 0 = off. */
   reannounceEveryMs: number;
+  /** Where problems are logged (default: nowhere). */
   log?: Logger;
+  /** Opens the announcer (default {@link openAnnouncer}; a fake in tests). */
+  openAnnouncer?: AnnouncerFactory;
+  /** Paces timers and bursts (default: the system clock). */
+  clock?: Clock;
   /** Called when a lifetime refresh fails (the link may be gone). */
   onRefreshError?: (err: Error) => void;
-  /** Called after each announcement round (metrics). */
+  /** Called after each announcement round started (metrics). */
   onAnnounce?: () => void;
 }
 
@@ -41,23 +67,29 @@ function errorText(err: unknown): string {
 }
 
 /** Adds, refreshes, announces and removes one VIP on one interface. */
-export class VipHolder {
+export class VipHolder implements AsyncDisposable {
   readonly #o: VipHolderOptions;
   readonly #log: Logger;
+  readonly #clock: Clock;
+  #link: HolderLink;
   #held = false;
-  #refreshTimer?: ReturnType<typeof setInterval>;
-  #reannounceTimer?: ReturnType<typeof setInterval>;
+  #timers: Disposable[] = [];
   #burst?: AbortController;
+  #announcer?: Announcer;
   #refreshFailing = false;
 
+  /** A holder that holds nothing yet. */
   constructor(options: VipHolderOptions) {
     this.#o = options;
+    this.#link = options.link;
     this.#log = options.log ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Points the holder at a recreated interface (new index, maybe new MAC). */
-  setLink(link: { index: number; name: string; mac: string }): void {
-    this.#o.link = link;
+  setLink(link: HolderLink): void {
+    this.#link = link;
+    this.#dropAnnouncer();
   }
 
   /** Whether this holder believes it has the VIP configured. */
@@ -67,13 +99,13 @@ export class VipHolder {
 
   /** `10.0.0.100/24 on eth0`, for messages. */
   get description(): string {
-    return `${this.#o.vip.address}/${this.#o.vip.prefixLength} on ${this.#o.link.name}`;
+    return `${this.#o.vip.address}/${this.#o.vip.prefixLength} on ${this.#link.name}`;
   }
 
   /** Adds (or replaces) the VIP with a fresh lifetime. */
   async #write(): Promise<void> {
     await this.#o.route.replaceAddress({
-      ifindex: this.#o.link.index,
+      ifindex: this.#link.index,
       address: this.#o.vip.address,
       prefixLength: this.#o.vip.prefixLength,
       validLft: this.#o.lifetimeS,
@@ -84,26 +116,26 @@ export class VipHolder {
 
   /**
    * Takes the VIP: adds it, starts the lifetime refresh and the periodic
-   * re-announcement. Throws the netlink error when the kernel refuses; then
-   * nothing is held.
+   * re-announcement. Throws the kernel's error when it refuses; then
+   * nothing is held. `keepAlive: false` is a one-shot add (`ha-vip vip
+   * add`) that expires by itself.
    */
   async claim(options: { keepAlive?: boolean } = {}): Promise<void> {
     await this.#write();
     this.#held = true;
-    // keepAlive false: a one-shot add (ha-vip vip add) that expires by itself.
     if (options.keepAlive === false) return;
     this.#refreshFailing = false;
-    clearInterval(this.#refreshTimer);
-    this.#refreshTimer = setInterval(
-      () => this.refresh(),
-      // At least three refreshes per lifetime: one late timer is harmless.
-      this.#o.refreshEveryMs ?? Math.min(1000, (this.#o.lifetimeS * 1000) / 3),
-    );
-    clearInterval(this.#reannounceTimer);
+    this.#stopTimers();
+    // At least three refreshes per lifetime: one late timer is harmless.
+    const every = this.#o.refreshEveryMs ??
+      Math.min(1000, (this.#o.lifetimeS * 1000) / 3);
+    this.#timers.push(this.#clock.interval(every, () => void this.refresh()));
     if (this.#o.reannounceEveryMs > 0) {
-      this.#reannounceTimer = setInterval(
-        () => this.announce(1),
-        this.#o.reannounceEveryMs,
+      this.#timers.push(
+        this.#clock.interval(
+          this.#o.reannounceEveryMs,
+          () => void this.announce(1),
+        ),
       );
     }
   }
@@ -142,17 +174,22 @@ export class VipHolder {
     this.#burst?.abort();
     const ac = new AbortController();
     this.#burst = ac;
-    const common = {
-      ifindex: this.#o.link.index,
-      mac: this.#o.link.mac,
-      ip: this.#o.vip.address,
-      count,
-      intervalMs: this.#o.burstIntervalMs,
-      signal: ac.signal,
-    };
-    const run = this.#o.vip.family === 4
-      ? announceBurst(common)
-      : advertiseBurst(common);
+    let run;
+    try {
+      this.#announcer ??= (this.#o.openAnnouncer ?? openAnnouncer)({
+        ifindex: this.#link.index,
+        mac: this.#link.mac,
+        ip: this.#o.vip.address,
+      });
+      run = announceBurst(this.#announcer, {
+        count,
+        intervalMs: this.#o.burstIntervalMs,
+        signal: ac.signal,
+        clock: this.#clock,
+      });
+    } catch (err) {
+      run = Promise.reject(err);
+    }
     this.#o.onAnnounce?.();
     return run.then((r) => {
       for (const e of r.errors) {
@@ -175,12 +212,10 @@ export class VipHolder {
    */
   async release(): Promise<void> {
     this.#held = false;
-    clearInterval(this.#refreshTimer);
-    clearInterval(this.#reannounceTimer);
-    this.#refreshTimer = this.#reannounceTimer = undefined;
-    this.#burst?.abort();
+    this.#stopTimers();
+    this.#dropAnnouncer();
     await this.#o.route.deleteAddress({
-      ifindex: this.#o.link.index,
+      ifindex: this.#link.index,
       address: this.#o.vip.address,
       prefixLength: this.#o.vip.prefixLength,
       ignoreMissing: true,
@@ -189,14 +224,29 @@ export class VipHolder {
 
   /** Whether the VIP is configured on the interface right now (any holder). */
   async present(): Promise<boolean> {
-    const addrs = await this.#o.route.listAddresses(this.#o.link.index);
+    const addrs = await this.#o.route.listAddresses({ link: this.#link.index });
     return addrs.some((a) => a.address === this.#o.vip.address);
   }
 
-  /** Stops timers without touching the kernel (after release, or in tests). */
-  stopTimers(): void {
-    clearInterval(this.#refreshTimer);
-    clearInterval(this.#reannounceTimer);
+  /**
+   * Stops timers and closes the announcer without touching the kernel's
+   * address (after `release`, or to leave a one-shot VIP to its lifetime).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopTimers();
+    const announcer = this.#announcer;
+    this.#dropAnnouncer(false);
+    await announcer?.close();
+  }
+
+  #stopTimers(): void {
+    for (const t of this.#timers) t[Symbol.dispose]();
+    this.#timers = [];
+  }
+
+  #dropAnnouncer(close = true): void {
     this.#burst?.abort();
+    if (close) void this.#announcer?.close();
+    this.#announcer = undefined;
   }
 }

@@ -1,0 +1,30 @@
+/**
+ * Announce, the last stage of the loop: the {@link VipHolder} puts the VIP
+ * on the interface with a self-expiring lifetime, refreshes it, tells the
+ * neighbours ({@link Announcer}: gratuitous ARP for IPv4, unsolicited
+ * neighbour advertisements for IPv6, over one socket kept open), and
+ * removes exactly it.
+ *
+ * ```ts
+ * import { announceBurst, openAnnouncer } from "./lib/announce/mod.ts";
+ * await using a = openAnnouncer({ ifindex: 2, mac: "02:00:00:00:00:01", ip: "10.0.0.100" });
+ * await announceBurst(a, { count: 3, intervalMs: 100 });
+ * ```
+ *
+ * Needs `--allow-ffi`; sending needs CAP_NET_RAW, the VIP CAP_NET_ADMIN.
+ *
+ * @module
+ */
+export {
+  announceBurst,
+  type Announcer,
+  type AnnouncerFactory,
+  type AnnounceTarget,
+  type BurstOptions,
+  openAnnouncer,
+} from "./_announcer.ts";
+export {
+  type HolderLink,
+  VipHolder,
+  type VipHolderOptions,
+} from "./_holder.ts";
