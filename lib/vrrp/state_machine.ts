@@ -54,6 +54,26 @@ export interface VrrpConfig {
   primaryIp: string;
   /** See {@link NoneEligiblePolicy}; default `"stay-backup"`. */
   noneEligiblePolicy?: NoneEligiblePolicy;
+  /**
+   * After the VIP could not be added (a `vipFault` event), how long this
+   * node stays ineligible before it may try again; default 5000 ms.
+   */
+  vipFaultHoldoffMs?: number;
+}
+
+/**
+ * One reason this node may not hold the VIP. The node is eligible when
+ * there is none. `cause` names the input that set it (`"health"` for the
+ * health verdict, `"vip"` for a failed VIP add, others as backends add
+ * them); a block with `untilMs` lifts itself at that time.
+ */
+export interface EligibilityBlock {
+  /** Which input set it; one block per cause. */
+  readonly cause: string;
+  /** Why, for log lines ("etcd failing", "cannot add the VIP: EPERM"). */
+  readonly reason: string;
+  /** When it lifts by itself, or null to wait for its input. */
+  readonly untilMs: number | null;
 }
 
 /** Phases: the RFC's three states plus the leaving master and the end. */
@@ -80,9 +100,11 @@ export interface VrrpState {
   readonly phase: Phase;
   /** Whether `startup` has happened. */
   readonly started: boolean;
-  /** Health verdict: may this node hold the VIP? */
+  /** Why this node may not hold the VIP; the most pressing first. */
+  readonly blocks: readonly EligibilityBlock[];
+  /** May this node hold the VIP (no blocks)? */
   readonly eligible: boolean;
-  /** Why not eligible (for log lines); "" when eligible. */
+  /** Why not eligible (the first block's reason); "" when eligible. */
   readonly ineligibleReason: string;
   /** Link state of the VRRP interface. */
   readonly interfaceUp: boolean;
@@ -121,8 +143,24 @@ export type VrrpEvent =
   }
   /** Time passed: fires due timers. Call at `nextDeadlineMs`. */
   | { type: "tick"; nowMs: number }
-  /** Health verdict changed; `reason` says why not ready ("etcd"). */
-  | { type: "eligibility"; nowMs: number; eligible: boolean; reason?: string }
+  /**
+   * An eligibility input changed: by default the health verdict; `cause`
+   * names another input (one block per cause). `reason` says why not
+   * ("etcd failing").
+   */
+  | {
+    type: "eligibility";
+    nowMs: number;
+    eligible: boolean;
+    reason?: string;
+    cause?: string;
+  }
+  /**
+   * The VIP could not be added: ineligible for `vipFaultHoldoffMs` (a
+   * master steps down with priority 0 so a peer takes over), then it may
+   * try again.
+   */
+  | { type: "vipFault"; nowMs: number; reason: string }
   /** The VRRP interface went down or came up. */
   | { type: "interface"; nowMs: number; up: boolean };
 
@@ -228,13 +266,25 @@ export function createVrrpState(
       { cause: err },
     );
   }
+  const holdoff = config.vipFaultHoldoffMs ?? 5000;
+  if (!Number.isFinite(holdoff) || holdoff < 0) {
+    throw new RangeError(`vipFaultHoldoffMs must be >= 0, got ${holdoff}`);
+  }
   const eligible = options.eligible ?? false;
+  const blocks: EligibilityBlock[] = eligible
+    ? []
+    : [{ cause: HEALTH, reason: "no health verdict yet", untilMs: null }];
   return {
-    config: Object.freeze({ ...config, noneEligiblePolicy: policy }),
+    config: Object.freeze({
+      ...config,
+      noneEligiblePolicy: policy,
+      vipFaultHoldoffMs: holdoff,
+    }),
     phase: "initialize",
     started: false,
+    blocks,
     eligible,
-    ineligibleReason: eligible ? "" : "no health verdict yet",
+    ineligibleReason: eligible ? "" : blocks[0].reason,
     interfaceUp: options.interfaceUp ?? true,
     masterAdverIntervalMs: config.advertIntervalCs * 10,
     masterDownAt: null,
@@ -269,7 +319,10 @@ function mayTakeOver(state: VrrpState): boolean {
 /** The earliest pending deadline of `state`, or null. */
 export function nextDeadline(state: VrrpState): number | null {
   let next: number | null = null;
-  for (const t of [state.masterDownAt, state.adverAt, state.leaveBy]) {
+  const lifts = state.blocks.map((b) => b.untilMs);
+  for (
+    const t of [state.masterDownAt, state.adverAt, state.leaveBy, ...lifts]
+  ) {
     if (t !== null && (next === null || t < next)) next = t;
   }
   return next;
@@ -398,6 +451,12 @@ export function step(state: VrrpState, event: VrrpEvent): StepResult {
       return onAdvertisement(state, event);
     case "eligibility":
       return onEligibility(state, event);
+    case "vipFault":
+      return withBlock(state, event.nowMs, {
+        cause: VIP_FAULT,
+        reason: event.reason,
+        untilMs: event.nowMs + state.config.vipFaultHoldoffMs,
+      });
     case "interface":
       return onInterface(state, event.nowMs, event.up);
   }
@@ -482,6 +541,20 @@ function onShutdown(
 }
 
 function onTick(state: VrrpState, nowMs: number): StepResult {
+  const due = state.blocks.filter((b) =>
+    b.untilMs !== null && b.untilMs <= nowMs
+  );
+  if (due.length === 0) return onTimers(state, nowMs);
+  const lifted = withBlocks(
+    state,
+    nowMs,
+    state.blocks.filter((b) => !due.includes(b)),
+  );
+  const timers = onTimers(lifted.state, nowMs);
+  return result(timers.state, [...lifted.actions, ...timers.actions]);
+}
+
+function onTimers(state: VrrpState, nowMs: number): StepResult {
   switch (state.phase) {
     case "backup":
       if (state.masterDownAt !== null && nowMs >= state.masterDownAt) {
@@ -675,91 +748,141 @@ function mayAnnounce(state: VrrpState, nowMs: number): boolean {
 
 type EligibilityEvent = Extract<VrrpEvent, { type: "eligibility" }>;
 
+/** The cause of the health verdict's block. */
+const HEALTH = "health";
+/** The cause of a failed VIP add's block. */
+const VIP_FAULT = "vip";
+
 function onEligibility(state: VrrpState, ev: EligibilityEvent): StepResult {
-  if (ev.eligible === state.eligible) {
-    // Same verdict, maybe a new reason: keep the reason current for logs.
-    const reason = ev.eligible ? "" : (ev.reason ?? state.ineligibleReason);
+  const cause = ev.cause ?? HEALTH;
+  if (ev.eligible) {
+    return withBlocks(
+      state,
+      ev.nowMs,
+      state.blocks.filter((b) => b.cause !== cause),
+    );
+  }
+  const old = state.blocks.find((b) => b.cause === cause);
+  // Same verdict, maybe a new reason: keep the reason current for logs.
+  const reason = ev.reason ?? old?.reason ?? "unknown";
+  return withBlock(state, ev.nowMs, { cause, reason, untilMs: null });
+}
+
+/** Sets (replaces) the block of `block.cause`. */
+function withBlock(
+  state: VrrpState,
+  nowMs: number,
+  block: EligibilityBlock,
+): StepResult {
+  const others = state.blocks.filter((b) => b.cause !== block.cause);
+  // Health is the standing reason; anything else is more pressing.
+  const blocks = block.cause === HEALTH
+    ? [...others, block]
+    : [block, ...others];
+  return withBlocks(state, nowMs, blocks);
+}
+
+/** Applies a new set of blocks: eligibility may change, and with it the phase. */
+function withBlocks(
+  state: VrrpState,
+  nowMs: number,
+  blocks: readonly EligibilityBlock[],
+): StepResult {
+  const eligible = blocks.length === 0;
+  const reason = eligible ? "" : blocks[0].reason;
+  const blocked = { ...state, blocks };
+  if (eligible === state.eligible) {
     return result(
       reason === state.ineligibleReason
-        ? state
-        : { ...state, ineligibleReason: reason },
+        ? blocked
+        : { ...blocked, ineligibleReason: reason },
       [],
     );
   }
-  const next: VrrpState = {
-    ...state,
-    eligible: ev.eligible,
-    ineligibleReason: ev.eligible ? "" : (ev.reason ?? "unknown"),
-  };
+  const next: VrrpState = { ...blocked, eligible, ineligibleReason: reason };
+  return eligibilityChanged(state, next, nowMs);
+}
+
+/** What a change of eligibility does in each phase (`state` is before it). */
+function eligibilityChanged(
+  state: VrrpState,
+  next: VrrpState,
+  nowMs: number,
+): StepResult {
   switch (state.phase) {
     case "backup": {
       // Becoming eligible restarts the timer in full; losing it stops it
       // (or, under "fallback", restarts it at the fallback priority).
       const s = { ...next, masterDownCause: null };
-      const message = ev.eligible
+      const message = next.eligible
         ? "ready: may take over as master"
         : `${notReady(next)}: will not take over`;
-      return result({ ...s, masterDownAt: freshMasterDown(s, ev.nowMs) }, [
+      return result({ ...s, masterDownAt: freshMasterDown(s, nowMs) }, [
         { type: "log", level: "info", message },
       ]);
     }
     case "master":
-      if (!ev.eligible && next.config.noneEligiblePolicy === "stay-backup") {
-        // Priority 0 so the best backup takes over after its skew time, and
-        // make-before-break: the VIP stays until that successor announced,
-        // so clients get an answer (even an error) instead of silence.
-        const yielding: VrrpState = {
-          ...next,
-          phase: "yielding",
-          adverAt: ev.nowMs + advertIntervalMs(next),
-          leaveBy: ev.nowMs + leaveTimeoutMs(advertIntervalMs(next)),
-        };
-        return result(yielding, [
-          {
-            type: "stateChange",
-            from: "master",
-            to: "yielding",
-            reason: notReady(next),
-          },
-          { type: "send", priority: 0 },
-        ]);
-      }
-      // Fallback policy: advertise the new priority at once.
-      return result({ ...next, adverAt: ev.nowMs + advertIntervalMs(next) }, [
-        {
-          type: "log",
-          level: ev.eligible ? "info" : "warn",
-          message: ev.eligible
-            ? `ready: advertising priority ${next.config.priority}`
-            : `${notReady(next)}: keeping the VIP at priority ` +
-              `${FALLBACK_PRIORITY} until a ready node takes over`,
-        },
-        { type: "send", priority: effectivePriority(next) },
-      ]);
+      return masterEligibility(next, nowMs);
     case "yielding":
-      if (ev.eligible) {
-        // Ready again before anyone took over: simply stay master.
-        const back: VrrpState = {
-          ...next,
-          phase: "master",
-          leaveBy: null,
-          adverAt: ev.nowMs + advertIntervalMs(next),
-          master: next.config.primaryIp,
-        };
-        return result(back, [
-          {
-            type: "stateChange",
-            from: "yielding",
-            to: "master",
-            reason: "ready again before a successor took over",
-          },
-          { type: "send", priority: effectivePriority(back) },
-        ]);
-      }
-      return result(next, []);
+      return next.eligible ? backFromYielding(next, nowMs) : result(next, []);
     default:
       return result(next, []);
   }
+}
+
+function masterEligibility(next: VrrpState, nowMs: number): StepResult {
+  if (!next.eligible && next.config.noneEligiblePolicy === "stay-backup") {
+    // Priority 0 so the best backup takes over after its skew time, and
+    // make-before-break: the VIP stays until that successor announced,
+    // so clients get an answer (even an error) instead of silence.
+    const yielding: VrrpState = {
+      ...next,
+      phase: "yielding",
+      adverAt: nowMs + advertIntervalMs(next),
+      leaveBy: nowMs + leaveTimeoutMs(advertIntervalMs(next)),
+    };
+    return result(yielding, [
+      {
+        type: "stateChange",
+        from: "master",
+        to: "yielding",
+        reason: notReady(next),
+      },
+      { type: "send", priority: 0 },
+    ]);
+  }
+  // Fallback policy: advertise the new priority at once.
+  return result({ ...next, adverAt: nowMs + advertIntervalMs(next) }, [
+    {
+      type: "log",
+      level: next.eligible ? "info" : "warn",
+      message: next.eligible
+        ? `ready: advertising priority ${next.config.priority}`
+        : `${notReady(next)}: keeping the VIP at priority ` +
+          `${FALLBACK_PRIORITY} until a ready node takes over`,
+    },
+    { type: "send", priority: effectivePriority(next) },
+  ]);
+}
+
+/** Ready again before anyone took over: simply stay master. */
+function backFromYielding(next: VrrpState, nowMs: number): StepResult {
+  const back: VrrpState = {
+    ...next,
+    phase: "master",
+    leaveBy: null,
+    adverAt: nowMs + advertIntervalMs(next),
+    master: next.config.primaryIp,
+  };
+  return result(back, [
+    {
+      type: "stateChange",
+      from: "yielding",
+      to: "master",
+      reason: "ready again before a successor took over",
+    },
+    { type: "send", priority: effectivePriority(back) },
+  ]);
 }
 
 /** Yielding -> Backup: the successor announced (or nobody came). */

@@ -632,3 +632,62 @@ Deno.test("step is pure: frozen inputs, same inputs give same outputs", () => {
     RangeError,
   );
 });
+
+Deno.test("a failed VIP add holds the node off for vipFaultHoldoffMs, as an event of the machine", () => {
+  const d = master({ vipFaultHoldoffMs: 5000 });
+  const t = d.now + 10;
+  const out = d.at(t, {
+    type: "vipFault",
+    reason: "cannot add the VIP: EPERM",
+  });
+  assert.deepEqual(types(out), ["stateChange", "send:0"]);
+  assert.equal(d.state.phase, "yielding");
+  assert.equal(d.state.eligible, false);
+  assert.equal(d.state.ineligibleReason, "cannot add the VIP: EPERM");
+  // The hold-off is a deadline of the machine, not a timer of the daemon.
+  assert.equal(d.state.blocks[0].untilMs, t + 5000);
+  // Health turning bad meanwhile keeps the more pressing reason shown.
+  d.at(t + 100, { type: "eligibility", eligible: false, reason: "etcd" });
+  assert.equal(d.state.ineligibleReason, "cannot add the VIP: EPERM");
+  d.at(t + 200, { type: "eligibility", eligible: true });
+  // Nobody took over: after the leave timeout it is backup, still held off.
+  d.advance(t + leaveTimeoutMs(A));
+  assert.equal(d.state.phase, "backup");
+  assert.equal(d.state.masterDownAt, null, "no takeover while held off");
+  // The hold-off lifts by itself at its time; the timer starts in full.
+  const lifted = d.advance(t + 5000);
+  assert.equal(d.state.eligible, true);
+  assert.equal(d.state.blocks.length, 0);
+  assert.ok(lifted.some((a) => a.type === "log"), JSON.stringify(lifted));
+  assert.equal(d.state.masterDownAt, t + 5000 + MDI);
+  d.advance(t + 5000 + MDI);
+  assert.equal(d.state.phase, "master", "it tries again");
+  assert.equal(d.find("addVip").length, 2);
+});
+
+Deno.test("a hold-off ends into whatever health says then", () => {
+  const d = new Driver({ vipFaultHoldoffMs: 1000 });
+  d.at(0, { type: "startup" });
+  d.at(10, { type: "vipFault", reason: "cannot add the VIP: ENODEV" });
+  d.at(20, { type: "eligibility", eligible: false, reason: "etcd failing" });
+  d.advance(1010);
+  assert.equal(d.state.eligible, false);
+  assert.equal(d.state.ineligibleReason, "etcd failing");
+  assert.deepEqual(d.state.blocks.map((b) => b.cause), ["health"]);
+  assert.equal(d.state.masterDownAt, null);
+  // Another input, by cause: both must clear before the node is eligible.
+  d.at(1100, {
+    type: "eligibility",
+    cause: "source",
+    eligible: false,
+    reason: "no source address",
+  });
+  d.at(1200, { type: "eligibility", eligible: true });
+  assert.equal(d.state.ineligibleReason, "no source address");
+  d.at(1300, { type: "eligibility", cause: "source", eligible: true });
+  assert.equal(d.state.eligible, true);
+  assert.throws(
+    () => createVrrpState({ ...BASE, vipFaultHoldoffMs: -1 }),
+    /vipFaultHoldoffMs/,
+  );
+});
