@@ -28,7 +28,7 @@ import {
 import { isNotExist } from "../sys/mod.ts";
 import { type Logger, Metrics, serveObservability } from "../observe/mod.ts";
 import { openVrrpSocket, type VrrpSocket } from "../vrrp/mod.ts";
-import { resilientProbe, verdictReason } from "./health.ts";
+import { resilientProbe, verdictReason } from "./_health.ts";
 import { VipHolder } from "../announce/mod.ts";
 
 /** Options of {@link runDaemon}. */

@@ -9,4 +9,4 @@ export {
   probeOptionsFromConfig,
   resilientProbe,
   verdictReason,
-} from "./health.ts";
+} from "./_health.ts";
