@@ -1,25 +1,25 @@
 /** `ha-vip status`: ask a running daemon (its /status endpoint) what it is doing. */
 import type { Command } from "commander";
+import type { StatusDocument } from "../daemon/mod.ts";
 import { parseHostPort } from "../observe/mod.ts";
 import { CliExit, type CommandContext, EXIT } from "./mod.ts";
 import { addConfigOptions } from "./options.ts";
 
 /** The one-screen summary of a /status document. */
-export function renderStatus(s: Record<string, unknown>): string {
-  // deno-lint-ignore no-explicit-any
-  const e = (s.election ?? {}) as any;
-  // deno-lint-ignore no-explicit-any
-  const h = (s.health ?? {}) as any;
+export function renderStatus(s: StatusDocument): string {
+  const e = s.election;
+  const h = s.health;
+  const detail = "verdict" in h && h.verdict
+    ? ` (${h.verdict}: ${h.detail})`
+    : "";
   const lines = [
     `node:      ${s.node}`,
     `vip:       ${s.vip} on ${s.interface}: ${
       s.holding ? "HELD by this node" : "not held here"
     }`,
-    `election:  ${e.backend} ${e.state}, priority ${e.priority}, master ${
-      e.master ?? "unknown"
-    }` +
+    `election:  ${e.summary}` +
     (e.eligible === false ? ` (not eligible: ${e.ineligible_reason})` : ""),
-    `health:    ${h.status}${h.verdict ? ` (${h.verdict}: ${h.detail})` : ""}`,
+    `health:    ${h.status}${detail}`,
     `uptime:    ${s.uptime_s}s`,
   ];
   return lines.join("\n") + "\n";
@@ -48,13 +48,13 @@ export function installStatus(program: Command, ctx: CommandContext): void {
       : hostname.includes(":")
       ? `[${hostname}]`
       : hostname;
-    let doc: Record<string, unknown>;
+    let doc: StatusDocument;
     try {
       const res = await fetch(`http://${host}:${port}/status`, {
         signal: AbortSignal.timeout(3000),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      doc = await res.json();
+      doc = await res.json() as StatusDocument;
     } catch (err) {
       throw new CliExit(
         EXIT.failure,

@@ -53,6 +53,11 @@ export interface RecvOptions {
   maxBytes?: number;
   /** Stops waiting (resolves `null`) within one poll slice of an abort. */
   signal?: AbortSignal;
+  /**
+   * Longest single wait in native code, ms (default and at most
+   * {@link MAX_POLL_SLICE_MS}): how late an abort may be noticed.
+   */
+  sliceMs?: number;
 }
 
 /** One received datagram. */
@@ -255,7 +260,11 @@ export class Socket {
         spurious = 0;
         const remaining = deadline - performance.now();
         if (remaining <= 0) return null;
-        await this.#pollWait(Math.min(remaining, MAX_POLL_SLICE_MS));
+        const slice = Math.min(
+          options.sliceMs ?? MAX_POLL_SLICE_MS,
+          MAX_POLL_SLICE_MS,
+        );
+        await this.#pollWait(Math.min(remaining, slice));
       }
     } finally {
       this.#receiving = false;

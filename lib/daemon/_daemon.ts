@@ -1,0 +1,297 @@
+/**
+ * The daemon: health -> election -> announce, composed from parts. It owns
+ * the wiring and no decision: those live in the health stability window
+ * and the election backend's machine. Every part starts on one
+ * `AsyncDisposableStack` and is torn down in reverse order, whatever ends
+ * the daemon.
+ *
+ * Invariants kept here:
+ * - A VIP left on the interface by a crashed predecessor is removed at start
+ *   (this node is never master at start).
+ * - Whatever ends the daemon, a VIP it holds is removed before it returns;
+ *   if even that fails, the VIP's valid lifetime removes it within seconds.
+ *
+ * @module
+ */
+import type { VipHolder } from "../announce/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
+import { provideStateDump } from "../harden/mod.ts";
+import {
+  defaultBackends,
+  type ElectionBackend,
+  type ElectionBackends,
+  ElectionStartError,
+  type ElectionStatus,
+  type Elector,
+  type LinkState,
+} from "../election/mod.ts";
+import type { HealthMonitor, ProbeFunction } from "../health/mod.ts";
+import { type Cidr, parseCidr } from "../ip/mod.ts";
+import type { Address, Link, RouteClient } from "../netlink/mod.ts";
+import { type Logger, Metrics } from "../observe/mod.ts";
+import { isNotExist } from "../sys/mod.ts";
+import { LinkWatcher } from "./_link_watcher.ts";
+import {
+  healthStatus,
+  listenForSignals,
+  PartStack,
+  startHealth,
+  startObservability,
+} from "./_parts.ts";
+import { type Platform, systemPlatform } from "./_platform.ts";
+import { abortSignals, osSignals, type SignalSource } from "./_signals.ts";
+import type { StatusDocument } from "./_status.ts";
+import {
+  electionHost,
+  holderLink,
+  openVipHolder,
+  releaseIfHeld,
+  removeStaleVip,
+  warnIfPrimary,
+} from "./_vip.ts";
+
+/** Options of {@link runDaemon}. */
+export interface DaemonOptions {
+  /** The validated configuration. */
+  config: Config;
+  /** Where everything logs. */
+  log: Logger;
+  /** Environment for in-cluster discovery (default: the process's). */
+  env?: Record<string, string>;
+  /** Aborting it acts like SIGTERM (tests); a second abort is not possible. */
+  signal?: AbortSignal;
+  /** Listen to SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+  /** More signal sources (tests; later SIGHUP and friends). */
+  signals?: SignalSource[];
+  /** The kernel and the clock (default: the real ones). */
+  platform?: Platform;
+  /** Election backends by mode (default: this build's, real sockets). */
+  backends?: ElectionBackends;
+  /** The health probe (default: the API server check from the config). */
+  probe?: ProbeFunction;
+  /** How often the interface is re-read besides notifications (10 s). */
+  linkResyncMs?: number;
+  /**
+   * Called once every socket and listener of the daemon is open, before the
+   * election starts (`ha-vip run` forbids new listeners from then on).
+   */
+  onRunning?: () => void;
+}
+
+/** Thrown for conditions that stop the daemon before it runs (exit 1). */
+export class DaemonStartError extends Error {
+  /** `message` names what is wrong and how to fix it. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DaemonStartError";
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What every part of one run shares. */
+interface Run {
+  options: DaemonOptions;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  platform: Platform;
+  vip: Cidr;
+  started: number;
+}
+
+/**
+ * Runs until SIGTERM/SIGINT (or `signal`) and a completed handover.
+ * Resolves to the exit status: 0 after a clean shutdown. Throws a
+ * {@link DaemonStartError} for what the operator must fix.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const { config } = options;
+  const platform = options.platform ?? systemPlatform;
+  const run: Run = {
+    options,
+    config,
+    log: options.log.with({ node: config.election.node_name }),
+    metrics: new Metrics(),
+    platform,
+    vip: parseCidr(config.vip),
+    started: platform.clock.now(),
+  };
+  const backend = (options.backends ?? defaultBackends())[config.election.mode];
+  if (backend === undefined) {
+    throw new DaemonStartError(
+      `election.mode: ${config.election.mode} is not available in this version; use election.mode: vrrp`,
+    );
+  }
+  await using stack = new PartStack(run.log);
+  const route = stack.use(platform.openRoute());
+  const link = await findLink(route, config.interface);
+  await warnIfPrimary(route, link, run.vip, run.log);
+  const holder = openVipHolder(stack, { ...run, link });
+  await removeStaleVip(holder, run.log);
+  const elector = stack.use(
+    await createElector(backend, run, { route, link, holder }),
+  );
+  const health = startHealth(stack, elector, {
+    ...run,
+    ...options,
+    clock: platform.clock,
+  });
+  const watcher = startLinkWatcher(stack, run, {
+    route,
+    link,
+    holder,
+    elector,
+  });
+  listenForSignals(stack, signalSources(options), elector, run.log);
+  // The /status document, also what SIGUSR1 dumps into the log.
+  const status = () => statusDocument(run, holder, elector, health, watcher);
+  stack.defer(provideStateDump(status));
+  if (config.observe.metrics_address) {
+    startObservability(stack, {
+      ...run,
+      address: config.observe.metrics_address,
+      status,
+    });
+  }
+  stack.defer(() => releaseIfHeld(holder, run.log));
+  run.log.info("ha-vip running", {
+    vip: config.vip,
+    interface: link.name,
+    ...elector.startFields(),
+    health: config.k8s.enabled ? config.health.url : "off",
+  });
+  options.onRunning?.();
+  await elector.run();
+  run.log.info("ha-vip stopped");
+  return 0;
+}
+
+async function findLink(route: RouteClient, name: string): Promise<Link> {
+  try {
+    return await route.getLink(name);
+  } catch (err) {
+    // No such interface is a configuration problem (exit 2, the field named).
+    if (isNotExist(err)) {
+      throw new ConfigError([{ path: "interface", message: errorText(err) }]);
+    }
+    throw new DaemonStartError(`interface: ${errorText(err)}`);
+  }
+}
+
+async function createElector(
+  backend: ElectionBackend<ElectionStatus>,
+  run: Run,
+  o: { route: RouteClient; link: Link; holder: VipHolder },
+): Promise<Elector<ElectionStatus>> {
+  try {
+    return await backend.create({
+      config: run.config,
+      link: o.link,
+      route: o.route,
+      host: electionHost(o.holder, run),
+      clock: run.platform.clock,
+    });
+  } catch (err) {
+    if (err instanceof ElectionStartError) {
+      throw new DaemonStartError(err.message);
+    }
+    throw err;
+  }
+}
+
+function signalSources(options: DaemonOptions): SignalSource[] {
+  const sources = [...(options.signals ?? [])];
+  if (options.handleSignals ?? true) sources.push(osSignals());
+  if (options.signal) sources.push(abortSignals(options.signal));
+  return sources;
+}
+
+/** What the link watcher feeds: logs, the holder, the elector. */
+function startLinkWatcher(
+  stack: PartStack,
+  run: Run,
+  o: { route: RouteClient; link: Link; holder: VipHolder; elector: Elector },
+): VipPresence {
+  const name = run.config.interface;
+  const presence = new VipPresence(run.vip.address);
+  const watcher = stack.use(
+    new LinkWatcher({
+      name,
+      initial: o.link,
+      route: o.route,
+      watcher: run.platform.watchRoute(),
+      clock: run.platform.clock,
+      resyncMs: run.options.linkResyncMs ?? 10_000,
+      log: run.log,
+      onLink: (state, changed) => {
+        if (changed) reportLink(run.log, name, state, o.holder);
+        o.elector.linkChanged(state);
+      },
+      onAddress: (a, deleted) => presence.update(a, deleted),
+    }),
+  );
+  if (!watcher.tracked.up) o.elector.linkChanged(downAtStart(o.link));
+  watcher.start();
+  return presence;
+}
+
+function downAtStart(link: Link): LinkState {
+  const reason = !link.up ? "administratively down" : "no carrier";
+  return { link, up: false, reason };
+}
+
+function reportLink(
+  log: Logger,
+  name: string,
+  state: LinkState,
+  holder: VipHolder,
+): void {
+  if (state.recreatedFrom !== undefined && state.link !== null) {
+    // Deleted and created again (a bond, a VLAN, a restarted network
+    // service): the VIP follows the new interface.
+    log.warn(
+      `interface ${name} was recreated (index ${state.recreatedFrom} -> ${state.link.index})`,
+    );
+    holder.setLink(holderLink(state.link));
+  }
+  if (state.up) log.info(`interface ${name} is up again`);
+  else log.warn(`interface ${name} is down: ${state.reason}`);
+}
+
+/** Whether the kernel has the VIP, as address notifications tell. */
+class VipPresence {
+  #present: boolean | null = null;
+
+  constructor(readonly vip: string) {}
+
+  get present(): boolean | null {
+    return this.#present;
+  }
+
+  update(a: Address, deleted: boolean): void {
+    if (a.address === this.vip) this.#present = !deleted;
+  }
+}
+
+function statusDocument(
+  run: Run,
+  holder: VipHolder,
+  elector: Elector<ElectionStatus>,
+  health: HealthMonitor | undefined,
+  presence: VipPresence,
+): StatusDocument {
+  return {
+    node: run.config.election.node_name,
+    vip: run.config.vip,
+    interface: run.config.interface,
+    uptime_s: Math.round((run.platform.clock.now() - run.started) / 1000),
+    holding: holder.held,
+    vip_on_interface: presence.present,
+    election: elector.status(),
+    health: healthStatus(health),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The election contract. A backend decides when this node holds the VIP
+ * and tells the daemon through the {@link ElectionHost}; the daemon feeds it
+ * health, link changes and shutdown. A backend owns its own sockets (and
+ * reopens them when the interface is recreated). Backends are built by an
+ * {@link ElectionBackend}'s factory from the configuration.
+ *
+ * @module
+ */
+import type { Clock } from "../clock/mod.ts";
+import type { Config } from "../config/mod.ts";
+import type { Link, RouteClient } from "../netlink/mod.ts";
+import type { Logger, Metrics } from "../observe/mod.ts";
+
+/** What an elector asks the daemon to do. */
+export interface ElectionHost {
+  /** Put the VIP on the interface (with its lifetime). Throws on failure. */
+  addVip(): Promise<void>;
+  /** Send the gratuitous ARP / NA burst now. */
+  announce(): void;
+  /** Remove the VIP. */
+  removeVip(): Promise<void>;
+  /** Where the backend logs (component already set). */
+  log: Logger;
+  /** Where the backend counts. */
+  metrics: Metrics;
+}
+
+/** The VIP interface as the daemon's link watcher sees it. */
+export interface LinkState {
+  /** The latest snapshot of the interface, or null while it is gone. */
+  link: Link | null;
+  /** Administratively up and with carrier. */
+  up: boolean;
+  /** Why not up ("no carrier", "administratively down", "gone: ..."). */
+  reason: string;
+  /** Its old index, when it was deleted and created again (up again now). */
+  recreatedFrom?: number;
+}
+
+/** What every backend's `/status` part says; backends add their own fields. */
+export interface ElectionStatusBase {
+  /** The backend: `election.mode`. */
+  backend: string;
+  /** The backend's state, e.g. `"master"`, `"backup"`. */
+  state: string;
+  /** Whether the backend wants this node to hold the VIP. */
+  holding: boolean;
+  /** Whether this node may hold the VIP. */
+  eligible: boolean;
+  /** Why not, when not eligible. */
+  ineligible_reason?: string;
+  /** One line for people: `vrrp master, priority 150, master 10.0.0.11`. */
+  summary: string;
+}
+
+/** Values of the daemon's start-up log line a backend contributes. */
+export type StartFields = Readonly<Record<string, string | number>>;
+
+/** A running election backend. */
+export interface Elector<S extends ElectionStatusBase = ElectionStatusBase>
+  extends AsyncDisposable {
+  /** Runs until the backend has handed over after `shutdown` (or failed). */
+  run(): Promise<void>;
+  /** The stable health verdict: only an eligible node may hold the VIP. */
+  setEligible(eligible: boolean, reason?: string): void;
+  /**
+   * The VIP interface changed (or a resync re-read it): up, down, gone,
+   * or recreated with a new index (reopen sockets bound to the old one).
+   */
+  linkChanged(state: LinkState): void;
+  /** Leave; `force` (a second signal) releases at once. */
+  shutdown(force?: boolean): void;
+  /** This backend's part of `/status`. */
+  status(): S;
+  /** What the start-up line says about this backend (mode, transport, ...). */
+  startFields(): StartFields;
+}
+
+/** What a factory gets to build an elector. */
+export interface ElectorContext {
+  /** The whole configuration: a backend maps its own section. */
+  config: Config;
+  /** The VIP interface at start. */
+  link: Link;
+  /** Reads of links and addresses (not the VIP holder's socket). */
+  route: RouteClient;
+  /** The daemon's side of the contract. */
+  host: ElectionHost;
+  /** Time for timers and deadlines. */
+  clock: Clock;
+}
+
+/**
+ * A backend's factory: one per `election.mode`. `create` opens what the
+ * backend needs (sockets, API clients) and throws an
+ * {@link ElectionStartError} for conditions the operator must fix.
+ */
+export interface ElectionBackend<
+  S extends ElectionStatusBase = ElectionStatusBase,
+> {
+  /** The `election.mode` it implements. */
+  readonly mode: string;
+  /** Builds a ready-to-run elector. */
+  create(context: ElectorContext): Promise<Elector<S>>;
+}
+
+/** A condition that stops a backend from starting (exit 1, one line). */
+export class ElectionStartError extends Error {
+  /** `message` says what is wrong and how to fix it. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ElectionStartError";
+  }
+}
