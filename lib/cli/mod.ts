@@ -7,32 +7,26 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION as BUILD_VERSION, versionText } from "../build/mod.ts";
+import { ConfigError, loadConfig, type LoadedConfig } from "../config/mod.ts";
+import { renderCheck } from "./_check.ts";
 import {
-  ConfigError,
-  formatIssue,
-  loadConfig,
-  type LoadedConfig,
-} from "../config/mod.ts";
-import { renderCheck } from "./check.ts";
-import { addConfigOptions, flagValues } from "./options.ts";
-import { installManifest } from "./manifest.ts";
-import { installProbe } from "./probe.ts";
-import { installRun } from "./run.ts";
-import { installStatus } from "./status.ts";
-import { installVip } from "./vip.ts";
+  CliExit,
+  type CliIo,
+  type CommandContext,
+  EXIT,
+  invalidConfiguration,
+} from "./_context.ts";
+import { addConfigOptions, flagValues } from "./_options.ts";
+import { installManifest } from "./_manifest.ts";
+import { installProbe } from "./_probe.ts";
+import { installRun } from "./_run.ts";
+import { installStatus } from "./_status.ts";
+import { installVip } from "./_vip.ts";
+
+export { type CliIo, EXIT } from "./_context.ts";
 
 /** The ha-vip version (from deno.json). */
 export const VERSION: string = BUILD_VERSION;
-
-/** Exit statuses. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
-
-/** What the commands write to; tests capture it. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: Record<string, string>;
-}
 
 const encoder = new TextEncoder();
 const defaultIo: CliIo = {
@@ -40,13 +34,6 @@ const defaultIo: CliIo = {
   err: (t) => Deno.stderr.writeSync(encoder.encode(t)),
   env: {},
 };
-
-/** Thrown by commands to end with a given exit status after a message. */
-export class CliExit extends Error {
-  constructor(readonly status: number, message = "") {
-    super(message);
-  }
-}
 
 async function load(
   opts: Record<string, unknown>,
@@ -66,24 +53,6 @@ async function load(
     }
     throw e;
   }
-}
-
-/** The text of a usage error for an invalid configuration, one issue a line. */
-export function invalidConfiguration(e: ConfigError): string {
-  return `ha-vip: invalid configuration:\n${
-    e.issues.map((i) => "  " + formatIssue(i)).join("\n")
-  }\n`;
-}
-
-/** What command installers get. */
-export interface CommandContext {
-  io: CliIo;
-  load(
-    opts: Record<string, unknown>,
-    requireVip?: boolean,
-  ): Promise<LoadedConfig>;
-  /** Set by an action to the exit status. */
-  setStatus(status: number): void;
 }
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit status. */

@@ -120,12 +120,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     vip: parseCidr(config.vip),
     started: platform.clock.now(),
   };
-  const backend = (options.backends ?? defaultBackends())[config.election.mode];
-  if (backend === undefined) {
-    throw new DaemonStartError(
-      `election.mode: ${config.election.mode} is not available in this version; use election.mode: vrrp`,
-    );
-  }
+  const backend = pickBackend(options.backends ?? defaultBackends(), config);
   await using stack = new PartStack(run.log);
   const route = stack.use(platform.openRoute());
   const link = await findLink(route, config.interface);
@@ -168,6 +163,21 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await elector.run();
   run.log.info("ha-vip stopped");
   return 0;
+}
+
+function pickBackend(
+  backends: ElectionBackends,
+  config: Config,
+): ElectionBackend<ElectionStatus> {
+  const backend = backends[config.election.mode];
+  if (backend !== undefined) return backend;
+  const modes = Object.keys(backends).filter((m) => backends[m]);
+  throw new DaemonStartError(
+    `election.mode: ${config.election.mode} is not available in this version; ` +
+      (modes.length > 0
+        ? `use election.mode: ${modes.join(" or ")}`
+        : "this build has no election backend"),
+  );
 }
 
 async function findLink(route: RouteClient, name: string): Promise<Link> {

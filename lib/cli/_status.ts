@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import type { StatusDocument } from "../daemon/mod.ts";
 import { parseHostPort } from "../observe/mod.ts";
-import { CliExit, type CommandContext, EXIT } from "./mod.ts";
-import { addConfigOptions } from "./options.ts";
+import { CliExit, type CommandContext, EXIT } from "./_context.ts";
+import { addConfigOptions } from "./_options.ts";
 
 /** The one-screen summary of a /status document. */
 export function renderStatus(s: StatusDocument): string {

@@ -6,8 +6,8 @@ import {
   type ManifestKind,
   renderManifest,
 } from "../manifest/mod.ts";
-import { CliExit, type CommandContext, EXIT } from "./mod.ts";
-import { addConfigOptions } from "./options.ts";
+import { CliExit, type CommandContext, EXIT } from "./_context.ts";
+import { addConfigOptions } from "./_options.ts";
 
 /** Registers `manifest`. */
 export function installManifest(program: Command, ctx: CommandContext): void {

@@ -5,8 +5,8 @@ import { parseDuration } from "../config/mod.ts";
 import { VipHolder } from "../announce/mod.ts";
 import { openRouteSocket } from "../netlink/mod.ts";
 import { createLogger } from "../observe/mod.ts";
-import { CliExit, type CommandContext, EXIT } from "./mod.ts";
-import { addConfigOptions } from "./options.ts";
+import { CliExit, type CommandContext, EXIT } from "./_context.ts";
+import { addConfigOptions } from "./_options.ts";
 
 const FOREVER = 0xffffffff;
 

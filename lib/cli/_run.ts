@@ -15,8 +15,8 @@ import {
   type CommandContext,
   EXIT,
   invalidConfiguration,
-} from "./mod.ts";
-import { addConfigOptions } from "./options.ts";
+} from "./_context.ts";
+import { addConfigOptions } from "./_options.ts";
 
 /**
  * The daemon's process hardening (see lib/harden): SIGUSR1 held (main.ts

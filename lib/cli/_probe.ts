@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { probeOptionsFromConfig } from "../daemon/mod.ts";
 import { createLogger } from "../observe/mod.ts";
 import { probeOnce, type ProbeResult } from "../health/mod.ts";
-import { CliExit, type CommandContext, EXIT } from "./mod.ts";
-import { addConfigOptions } from "./options.ts";
+import { CliExit, type CommandContext, EXIT } from "./_context.ts";
+import { addConfigOptions } from "./_options.ts";
 
 function ms(n: number): string {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;

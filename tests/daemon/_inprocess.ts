@@ -1,0 +1,145 @@
+/**
+ * Whole daemons in process: `runDaemon` against a fake kernel on a fake
+ * segment, driven by a fake clock, with a probe the test controls. No
+ * root, no sockets, no real time (except the optional /status server).
+ */
+import { loadConfig } from "../../lib/config/mod.ts";
+import { runDaemon } from "../../lib/daemon/mod.ts";
+import { type ElectionBackends, vrrpBackend } from "../../lib/election/mod.ts";
+import type { ProbeResult, Verdict } from "../../lib/health/mod.ts";
+import { createLogger } from "../../lib/observe/mod.ts";
+import { type FakeClock, settle } from "../../testing/fake_clock.ts";
+import { FakeKernel, type FakeSegment } from "../../testing/fake_net.ts";
+
+export const VIP = "10.62.0.100";
+
+/** One node: its kernel, its daemon, its log, its API server's answer. */
+export interface Node {
+  name: string;
+  ip: string;
+  kernel: FakeKernel;
+  /** Resolves to runDaemon's exit status (or rejects with its error). */
+  done: Promise<number>;
+  /** Every log line so far. */
+  lines: string[];
+  /** What the fake probe answers from now on. */
+  verdict: Verdict;
+  /** SIGTERM (first call) / a second signal (second call). */
+  stop(): void;
+  /** Whether the log has a line matching `re`. */
+  logged(re: RegExp): boolean;
+}
+
+export const READY: Verdict = { kind: "ready", detail: "ok" };
+export const NOT_READY: Verdict = {
+  kind: "not_ready",
+  detail: "[-]etcd failed",
+  status: 500,
+  failingChecks: ["etcd"],
+};
+
+/** Options of {@link startNode}. */
+export interface NodeOptions {
+  clock: FakeClock;
+  segment?: FakeSegment;
+  name: string;
+  /** The node's address on eth0 (a /24 with the VIP). */
+  ip: string;
+  priority: number;
+  /** Extra configuration, by field path. */
+  flags?: Record<string, unknown>;
+  /** An existing kernel (default: a new one with eth0 on `segment`). */
+  kernel?: FakeKernel;
+  /** Health gating (default off: every node is healthy). */
+  health?: boolean;
+  /** Election backends (default: VRRP on the kernel's fake sockets). */
+  backends?: ElectionBackends;
+}
+
+/** Creates the node's kernel with eth0 and its address. */
+export function nodeKernel(
+  clock: FakeClock,
+  name: string,
+  ip: string,
+  segment?: FakeSegment,
+): FakeKernel {
+  const kernel = new FakeKernel(clock, name);
+  kernel.addLink("lo");
+  kernel.addLink("eth0", { segment });
+  kernel.addAddress("eth0", `${ip}/24`);
+  return kernel;
+}
+
+/** Starts `ha-vip run` for one node, in process. */
+export async function startNode(o: NodeOptions): Promise<Node> {
+  const kernel = o.kernel ?? nodeKernel(o.clock, o.name, o.ip, o.segment);
+  const { config } = await loadConfig({
+    env: {},
+    flags: {
+      vip: `${VIP}/24`,
+      interface: "eth0",
+      "election.node_name": o.name,
+      "election.vrrp.priority": String(o.priority),
+      "election.vrrp.advert_interval": "100ms",
+      "k8s.enabled": o.health ?? false,
+      "health.interval": "1s",
+      "health.timeout": "1s",
+      "health.stability_window": "2s",
+      ...o.flags,
+    },
+  });
+  const lines: string[] = [];
+  const ac = new AbortController();
+  let signals = 0;
+  const second = new AbortController();
+  const node: Node = {
+    name: o.name,
+    ip: o.ip,
+    kernel,
+    lines,
+    verdict: READY,
+    done: Promise.resolve(0),
+    stop: () => (signals++ === 0 ? ac : second).abort(),
+    logged: (re) => lines.some((l) => re.test(l)),
+  };
+  const probe = (): Promise<ProbeResult> =>
+    Promise.resolve({
+      verdict: node.verdict,
+      tcp: { ok: true, ms: 1 },
+      ms: 1,
+    });
+  node.done = runDaemon({
+    config,
+    log: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
+    platform: kernel.platform(),
+    backends: o.backends ?? {
+      vrrp: vrrpBackend({ openSocket: (s) => kernel.openVrrpSocket(s) }),
+    },
+    probe,
+    handleSignals: false,
+    signal: ac.signal,
+    signals: [{
+      subscribe(handler) {
+        const l = () => handler("SIGTERM");
+        second.signal.addEventListener("abort", l);
+        return {
+          [Symbol.dispose]: () => second.signal.removeEventListener("abort", l),
+        };
+      },
+    }],
+  });
+  // Surface a start-up failure at once, but keep the promise for the test.
+  node.done.catch(() => {});
+  await settle();
+  return node;
+}
+
+/** The nodes that hold the VIP in their kernel right now. */
+export function holders(nodes: Node[]): string[] {
+  return nodes.filter((n) => n.kernel.hasAddress(VIP)).map((n) => n.name);
+}
+
+/** The log of every node, for failure messages. */
+export function logs(nodes: Node[]): string {
+  return nodes.map((n) => `--- ${n.name}\n${n.lines.join("\n")}`).join("\n");
+}
