@@ -19,4 +19,4 @@ export {
   encodeArp,
   gratuitousReply,
   gratuitousRequest,
-} from "./codec.ts";
+} from "./_codec.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { formatDuration, parseDuration } from "./duration.ts";
+export { formatDuration, parseDuration } from "./_duration.ts";
 export {
   describeRange,
   envName,
@@ -14,8 +14,8 @@ export {
   FIELDS,
   type FieldSpec,
   MAX_TIMER_MS,
-} from "./fields.ts";
-export { coerceField, type Config, configSchema } from "./schema.ts";
+} from "./_fields.ts";
+export { coerceField, type Config, configSchema } from "./_schema.ts";
 export {
   autoVipLifetime,
   ConfigError,
@@ -29,10 +29,10 @@ export {
   readConfigFile,
   readYaml,
   redactedConfig,
-} from "./load.ts";
+} from "./_load.ts";
 export {
   REFERENCE_BEGIN,
   REFERENCE_END,
   renderReference,
   updateReadme,
-} from "./reference.ts";
+} from "./_reference.ts";

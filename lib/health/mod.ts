@@ -30,7 +30,7 @@ export {
   HealthMonitor,
   type HealthMonitorOptions,
   type ProbeFunction,
-} from "./monitor.ts";
+} from "./_monitor.ts";
 export {
   createProber,
   probeOnce,
@@ -39,7 +39,7 @@ export {
   type ProbeResult,
   type ReadyzStageResult,
   type TcpStageResult,
-} from "./probe.ts";
+} from "./_probe.ts";
 export {
   initialStability,
   type PendingChange,
@@ -52,7 +52,7 @@ export {
   StabilityWindow,
   type StableStatus,
   stepStability,
-} from "./stability.ts";
+} from "./_stability.ts";
 export {
   type ConnectionRefusedVerdict,
   type ErrorVerdict,
@@ -73,7 +73,7 @@ export {
   verdictFromError,
   verdictFromResponse,
   type VerdictKind,
-} from "./verdict.ts";
+} from "./_verdict.ts";
 // Types of lib/k8s that this module's signatures use.
 export type {
   LogFields,

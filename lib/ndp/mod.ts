@@ -19,4 +19,4 @@ export {
   NdpDecodeError,
   type NeighborAdvertisement,
   unsolicitedAdvertisement,
-} from "./codec.ts";
+} from "./_codec.ts";

@@ -12,12 +12,12 @@ export {
   type LogLevel,
   type LogSink,
   silentLogger,
-} from "./log.ts";
-export { MAX_SECRETS, redact, REDACTED, registerSecret } from "./redact.ts";
+} from "./_log.ts";
+export { MAX_SECRETS, redact, REDACTED, registerSecret } from "./_redact.ts";
 export {
   ListenError,
   Metrics,
   type ObserveServerOptions,
   parseHostPort,
   serveObservability,
-} from "./metrics.ts";
+} from "./_metrics.ts";

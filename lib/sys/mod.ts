@@ -14,7 +14,7 @@
  * @module
  */
 
-export * from "./constants.ts";
+export * from "./_constants.ts";
 export {
   checkIfindex,
   Errno,
@@ -29,14 +29,14 @@ export {
   isTransient,
   SysError,
   type SysErrorOptions,
-} from "./errno.ts";
+} from "./_errno.ts";
 export {
   lastErrno,
   libc,
   LIBC_SYMBOLS,
   type LibcSymbols,
   strerror,
-} from "./libc.ts";
+} from "./_libc.ts";
 export {
   interfaceIndex,
   interfaceName,
@@ -45,7 +45,7 @@ export {
   type Received,
   type RecvOptions,
   Socket,
-} from "./socket.ts";
+} from "./_socket.ts";
 export {
   intOption,
   ipMreqn,
@@ -62,7 +62,7 @@ export {
   sockaddrIn6,
   sockaddrLl,
   sockaddrNl,
-} from "./addr.ts";
+} from "./_addr.ts";
 export {
   alarmPending,
   cancelAlarm,
@@ -79,11 +79,11 @@ export {
   Signal,
   type SignalAction,
   signalAction,
-} from "./process.ts";
+} from "./_process.ts";
 export {
   denySyscallsFilter,
   installSeccompFilter,
   nativeSeccompArch,
   SECCOMP_ARCHES,
   type SeccompArch,
-} from "./seccomp.ts";
+} from "./_seccomp.ts";

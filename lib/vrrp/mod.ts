@@ -41,7 +41,7 @@ export {
   VRRP_VERSION,
   vrrpChecksum,
   VrrpDecodeError,
-} from "./codec.ts";
+} from "./_codec.ts";
 export {
   type AcceptedPacket,
   DROP_REASONS,
@@ -51,7 +51,7 @@ export {
   validateAdvertisement,
   type ValidateOptions,
   type ValidateResult,
-} from "./validate.ts";
+} from "./_validate.ts";
 export {
   createVrrpState,
   effectivePriority,
@@ -69,15 +69,15 @@ export {
   type VrrpConfig,
   type VrrpEvent,
   type VrrpState,
-} from "./state_machine.ts";
+} from "./_state_machine.ts";
 export {
   openVrrpSocket,
   type SendFailure,
   type VrrpSocket,
   type VrrpSocketOptions,
-} from "./socket.ts";
+} from "./_socket.ts";
 export {
   receiveDatagram,
   type ReceiveOptions,
   type ReceiveResult,
-} from "./receive.ts";
+} from "./_receive.ts";

@@ -9,7 +9,7 @@ import {
   encodeArp,
   gratuitousReply,
   gratuitousRequest,
-} from "../../lib/arp/codec.ts";
+} from "../../lib/arp/_codec.ts";
 import { fuzzDecoder, property } from "../sys/_fuzz.ts";
 
 // Gratuitous ARP, request form: "who has 10.0.0.100? tell 10.0.0.100".

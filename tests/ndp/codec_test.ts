@@ -6,7 +6,7 @@ import {
   NdpDecodeError,
   type NeighborAdvertisement,
   unsolicitedAdvertisement,
-} from "../../lib/ndp/codec.ts";
+} from "../../lib/ndp/_codec.ts";
 import { fuzzDecoder, property } from "../sys/_fuzz.ts";
 
 // Unsolicited NA: fd00::100 is at 02:00:00:00:00:0a (override).

@@ -4,7 +4,7 @@
  * field is still never written.
  */
 
-import { redact } from "./redact.ts";
+import { redact } from "./_redact.ts";
 
 /** Severity, least to most. */
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -23,7 +23,7 @@
  */
 
 import { parseIPv4 } from "../ip/mod.ts";
-import { MAX_ADVERT_INTERVAL_CS } from "./codec.ts";
+import { MAX_ADVERT_INTERVAL_CS } from "./_codec.ts";
 
 /**
  * What happens when no node is ready (health not eligible):

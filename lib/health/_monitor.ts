@@ -16,13 +16,13 @@
 
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { type Logger, nullLogger } from "../k8s/mod.ts";
-import { type ProbeOptions, Prober, type ProbeResult } from "./probe.ts";
+import { type ProbeOptions, Prober, type ProbeResult } from "./_probe.ts";
 import {
   type StabilityState,
   StabilityWindow,
   type StableStatus,
-} from "./stability.ts";
-import type { Verdict } from "./verdict.ts";
+} from "./_stability.ts";
+import type { Verdict } from "./_verdict.ts";
 
 /**
  * A probe function (injectable for tests). `close`, when present, is called

@@ -29,9 +29,9 @@ import {
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_SOCKET,
-} from "./constants.ts";
-import { Errno, SysError } from "./errno.ts";
-import { lastErrno, libc } from "./libc.ts";
+} from "./_constants.ts";
+import { Errno, SysError } from "./_errno.ts";
+import { lastErrno, libc } from "./_libc.ts";
 
 /**
  * Longest single wait in native code. A pending nonblocking call keeps the

@@ -6,7 +6,7 @@
  */
 
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../ip/mod.ts";
-import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from "./constants.ts";
+import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from "./_constants.ts";
 
 /** `struct sockaddr_in` is 16 bytes. */
 export const SOCKADDR_IN_SIZE = 16;

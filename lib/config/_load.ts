@@ -14,16 +14,16 @@ import {
   type Scalar,
 } from "yaml";
 import { REDACTED } from "../observe/mod.ts";
-import { parseIpv4 } from "./address.ts";
-import { formatDuration } from "./duration.ts";
-import { envName, fieldAt, FIELDS, type FieldSpec } from "./fields.ts";
+import { parseIpv4 } from "./_address.ts";
+import { formatDuration } from "./_duration.ts";
+import { envName, fieldAt, FIELDS, type FieldSpec } from "./_fields.ts";
 import {
   bestEffort,
   type Config,
   configSchema,
   crossChecks,
   showValue,
-} from "./schema.ts";
+} from "./_schema.ts";
 
 /** One problem with the configuration, ready to print. */
 export interface ConfigIssue {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { Errno, SysError } from "./errno.ts";
-import { lastErrno, libc } from "./libc.ts";
+import { Errno, SysError } from "./_errno.ts";
+import { lastErrno, libc } from "./_libc.ts";
 
 /** Signal numbers (the same on x86_64 and aarch64). */
 export const Signal = { SIGUSR1: 10, SIGUSR2: 12, SIGALRM: 14 } as const;

@@ -16,7 +16,7 @@ import {
   VRRP_MULTICAST_GROUP,
   VRRP_TTL,
   VrrpDecodeError,
-} from "./codec.ts";
+} from "./_codec.ts";
 import { IPPROTO_VRRP } from "../sys/mod.ts";
 
 /**

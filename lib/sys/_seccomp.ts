@@ -7,9 +7,9 @@
  * @module
  */
 
-import { Errno, SysError } from "./errno.ts";
-import { lastErrno, libc } from "./libc.ts";
-import { setNoNewPrivs } from "./process.ts";
+import { Errno, SysError } from "./_errno.ts";
+import { lastErrno, libc } from "./_libc.ts";
+import { setNoNewPrivs } from "./_process.ts";
 
 /** What a filter needs to know about an architecture. */
 export interface SeccompArch {

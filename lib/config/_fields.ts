@@ -3,7 +3,7 @@
  * `HA_VIP_*` environment variables and the README reference are all derived
  * from this table, so the four cannot drift apart.
  */
-import { formatDuration } from "./duration.ts";
+import { formatDuration } from "./_duration.ts";
 
 /** How a field's text (from a flag or the environment) is read. */
 export type FieldKind =

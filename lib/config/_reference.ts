@@ -2,7 +2,7 @@
  * The configuration reference in README.md, generated from the field table
  * (`deno task docs`); a test fails when the README and the table disagree.
  */
-import { describeRange, envName, FIELDS } from "./fields.ts";
+import { describeRange, envName, FIELDS } from "./_fields.ts";
 
 /** Marker lines around the generated part of README.md. */
 export const REFERENCE_BEGIN =

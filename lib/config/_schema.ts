@@ -12,9 +12,9 @@ import {
   parseCidr,
   parseIpv4,
   parseIpv6,
-} from "./address.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
-import { describeRange, FIELDS, type FieldSpec } from "./fields.ts";
+} from "./_address.ts";
+import { formatDuration, parseDuration } from "./_duration.ts";
+import { describeRange, FIELDS, type FieldSpec } from "./_fields.ts";
 
 /** The validated configuration. Durations are milliseconds. */
 export interface Config {

@@ -34,7 +34,7 @@ import {
   type Verdict,
   verdictFromError,
   verdictFromResponse,
-} from "./verdict.ts";
+} from "./_verdict.ts";
 
 /** Options of a probe (mapped from `health.*` and `k8s.*` by the daemon). */
 export interface ProbeOptions {

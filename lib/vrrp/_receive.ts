@@ -11,13 +11,13 @@ import {
   step,
   type StepResult,
   type VrrpState,
-} from "./state_machine.ts";
+} from "./_state_machine.ts";
 import {
   type DropReason,
   validateAdvertisement,
   type ValidateOptions,
   type ValidateResult,
-} from "./validate.ts";
+} from "./_validate.ts";
 
 /** Options of {@link receiveDatagram}. */
 export interface ReceiveOptions {

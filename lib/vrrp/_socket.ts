@@ -37,7 +37,7 @@ import {
   encodeAdvertisement,
   VRRP_MULTICAST_GROUP,
   VRRP_TTL,
-} from "./codec.ts";
+} from "./_codec.ts";
 
 /** IPPROTO_IP option: type of service byte (not in lib/sys yet). */
 const IP_TOS = 1;

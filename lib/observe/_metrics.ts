@@ -4,7 +4,7 @@
  * are fixed small sets (state names, drop reasons): never a token, never a
  * peer-controlled string without a bound.
  */
-import { redact } from "./redact.ts";
+import { redact } from "./_redact.ts";
 
 type Labels = Record<string, string>;
 

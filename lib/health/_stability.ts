@@ -22,7 +22,7 @@
  *   change rather than completing it.
  */
 
-import { isReady, sameVerdict, type Verdict } from "./verdict.ts";
+import { isReady, sameVerdict, type Verdict } from "./_verdict.ts";
 
 /** The readiness class of a verdict. */
 export type ReadinessClass = "ready" | "not_ready";
