@@ -16,8 +16,11 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** What the commands write to; tests capture it. */
 export interface CliIo {
+  /** Writes to standard output. */
   out(text: string): void;
+  /** Writes to standard error. */
   err(text: string): void;
+  /** The environment (`HA_VIP_*` is read from it). */
   env: Record<string, string>;
 }
 

@@ -23,14 +23,17 @@ export type FieldKind =
 export interface FieldSpec {
   /** Dotted path in the YAML file: `health.interval`. */
   path: string;
+  /** How its value is read and checked. */
   kind: FieldKind;
   /** Long flag without dashes: `health-interval`. */
   flag: string;
+  /** One or two sentences for `--help` and the README reference. */
   description: string;
   /** Default in the form the YAML file would hold; `undefined` = unset. */
   default?: unknown;
   /** Text shown in the reference when the default is computed at start. */
   defaultText?: string;
+  /** The allowed values of an `enum`. */
   values?: readonly string[];
   /** Least value (integers; durations in ms; lists: fewest items). */
   min?: number;
@@ -42,6 +45,7 @@ export interface FieldSpec {
   max?: number;
   /** Secret values are redacted in `check` output, logs and errors. */
   secret?: boolean;
+  /** Must be set (no default). */
   required?: boolean;
 }
 
@@ -53,6 +57,7 @@ export function envName(path: string): string {
   return "HA_VIP_" + path.replaceAll(".", "_").toUpperCase();
 }
 
+/** Every configuration field: the one table flags, environment, YAML and docs come from. */
 export const FIELDS: readonly FieldSpec[] = [
   {
     path: "vip",

@@ -29,6 +29,7 @@ import {
 export interface ConfigIssue {
   /** Dotted field path, or "" for the file as a whole. */
   path: string;
+  /** What is wrong and what would be valid. */
   message: string;
   /** Where the bad value came from: `--priority`, `HA_VIP_...`, `ha-vip.yaml:4:13`. */
   origin?: string;
@@ -36,6 +37,7 @@ export interface ConfigIssue {
 
 /** Invalid configuration: every issue found, each naming field, value and fix. */
 export class ConfigError extends Error {
+  /** `issues`: every problem found, in field order. */
   constructor(readonly issues: ConfigIssue[]) {
     super(issues.map(formatIssue).join("\n"));
     this.name = "ConfigError";
@@ -67,7 +69,9 @@ export interface ConfigSources {
 
 /** A validated configuration and what the operator should know about it. */
 export interface LoadedConfig {
+  /** The validated configuration. */
   config: Config;
+  /** What is valid but worth saying (ignored settings, unknown variables). */
   warnings: string[];
   /** Where each set field came from (`default` when nothing set it). */
   origins: Record<string, string>;

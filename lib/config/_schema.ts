@@ -18,8 +18,11 @@ import { describeRange, FIELDS, type FieldSpec } from "./_fields.ts";
 
 /** The validated configuration. Durations are milliseconds. */
 export interface Config {
+  /** The VIP with its prefix length (`192.168.1.100/24`). */
   vip: string;
+  /** The interface that carries it. */
   interface: string;
+  /** Which node holds it: the backend and its settings. */
   election: {
     mode: "vrrp" | "lease";
     node_name: string;
@@ -39,6 +42,7 @@ export interface Config {
       retry_period: number;
     };
   };
+  /** The local API server check. */
   health: {
     url?: string;
     interval: number;
@@ -47,6 +51,7 @@ export interface Config {
     tls_server_name: string;
     insecure_skip_tls_verify: boolean;
   };
+  /** Credentials and whether health gating is on. */
   k8s: {
     enabled: boolean;
     in_cluster: boolean;
@@ -55,12 +60,14 @@ export interface Config {
     token_file?: string;
     ca_cert?: string;
   };
+  /** The VIP's lifetime and its announcements. */
   announce: {
     garp_count: number;
     garp_interval: number;
     refresh_interval: number;
     vip_lifetime: number;
   };
+  /** Logs, metrics and status. */
   observe: {
     log_format: "text" | "json";
     log_level: "debug" | "info" | "warn" | "error";

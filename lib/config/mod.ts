@@ -7,15 +7,13 @@
  */
 export { formatDuration, parseDuration } from "./_duration.ts";
 export {
-  describeRange,
   envName,
-  fieldAt,
   type FieldKind,
   FIELDS,
   type FieldSpec,
   MAX_TIMER_MS,
 } from "./_fields.ts";
-export { coerceField, type Config, configSchema } from "./_schema.ts";
+export type { Config } from "./_schema.ts";
 export {
   autoVipLifetime,
   ConfigError,
@@ -25,14 +23,6 @@ export {
   formatIssue,
   loadConfig,
   type LoadedConfig,
-  MAX_CONFIG_BYTES,
-  readConfigFile,
-  readYaml,
   redactedConfig,
 } from "./_load.ts";
-export {
-  REFERENCE_BEGIN,
-  REFERENCE_END,
-  renderReference,
-  updateReadme,
-} from "./_reference.ts";
+export { renderReference, updateReadme } from "./_reference.ts";

@@ -59,8 +59,18 @@ export const IFF_LOWER_UP = 0x10000;
 /** Size of `struct ifinfomsg`. */
 export const IFINFOMSG_LEN = 16;
 
+/** An RFC 2863 operational state (`IFLA_OPERSTATE`). */
+export type OperState =
+  | "unknown"
+  | "notpresent"
+  | "down"
+  | "lowerlayerdown"
+  | "testing"
+  | "dormant"
+  | "up";
+
 /** RFC 2863 operational states, indexed by `IFLA_OPERSTATE`. */
-export const OPER_STATES = [
+export const OPER_STATES: readonly OperState[] = [
   "unknown",
   "notpresent",
   "down",
@@ -68,10 +78,7 @@ export const OPER_STATES = [
   "testing",
   "dormant",
   "up",
-] as const;
-
-/** A name from {@link OPER_STATES}, or `"unknown"`. */
-export type OperState = typeof OPER_STATES[number];
+];
 
 /** `struct ifinfomsg`. */
 export interface IfInfoMsg {

@@ -38,6 +38,7 @@ export {
   type NetlinkTransport,
   openNetlinkTransport,
 } from "./_conn.ts";
+export type { OperState } from "./_link.ts";
 export type { Address, Link } from "./_objects.ts";
 export {
   type AddressFilter,

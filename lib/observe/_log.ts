@@ -15,9 +15,13 @@ export type LogFields = Record<string, unknown>;
 
 /** The logger interface every module accepts. */
 export interface Logger {
+  /** Detail for debugging (off by default). */
   debug(msg: string, fields?: LogFields): void;
+  /** A normal event: a state change and its reason. */
   info(msg: string, fields?: LogFields): void;
+  /** Something the operator should look at. */
   warn(msg: string, fields?: LogFields): void;
+  /** Something failed. */
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (e.g. `{ component: "vrrp" }`). */
   with(fields: LogFields): Logger;
@@ -28,8 +32,11 @@ export type LogSink = (line: string) => void;
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
+  /** One `key=value` line or one JSON object per event (default text). */
   format?: "text" | "json";
+  /** Least severe level written (default info). */
   level?: LogLevel;
+  /** Where lines go (default: standard error). */
   sink?: LogSink;
   /** Clock for timestamps (tests). */
   now?: () => Date;

@@ -6,7 +6,11 @@
  */
 import { redact } from "./_redact.ts";
 
-type Labels = Record<string, string>;
+/** Label names and values of one series (small fixed sets, never a secret). */
+export type Labels = Record<string, string>;
+
+/** A counter only goes up; a gauge is set. */
+export type MetricType = "counter" | "gauge";
 
 interface Series {
   name: string;
@@ -30,7 +34,7 @@ function escapeLabel(v: string): string {
 export class Metrics {
   #series = new Map<string, Series>();
 
-  #get(name: string, help: string, type: Series["type"]): Series {
+  #get(name: string, help: string, type: MetricType): Series {
     let s = this.#series.get(name);
     if (!s) {
       s = { name, help, type, values: new Map() };
@@ -43,7 +47,7 @@ export class Metrics {
   declare(
     name: string,
     help: string,
-    type: Series["type"],
+    type: MetricType,
     labels: Labels = {},
   ): void {
     const s = this.#get(name, help, type);
@@ -97,10 +101,13 @@ export class Metrics {
 export interface ObserveServerOptions {
   /** `host:port`, `:port` or `[v6]:port`. */
   address: string;
+  /** What /metrics serves. */
   metrics: Metrics;
   /** The JSON document served at /status. */
   status: () => unknown;
+  /** Stops the server. */
   signal?: AbortSignal;
+  /** Called with the address it listens on (port 0: the one chosen). */
   onListen?: (addr: Deno.NetAddr) => void;
 }
 

@@ -15,8 +15,10 @@ export {
 } from "./_log.ts";
 export { MAX_SECRETS, redact, REDACTED, registerSecret } from "./_redact.ts";
 export {
+  type Labels,
   ListenError,
   Metrics,
+  type MetricType,
   type ObserveServerOptions,
   parseHostPort,
   serveObservability,

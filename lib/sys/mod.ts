@@ -1,6 +1,8 @@
 /**
- * The kernel's front door: libc through Deno FFI, errno, sockets that never
- * block the event loop, and sockaddr / address byte helpers.
+ * The kernel's front door: libc through Deno FFI, the one kernel error
+ * class ({@link SysError}) with its kinds ({@link isNotExist} ...), sockets
+ * that never block the event loop, and sockaddr byte helpers. Address text
+ * is `lib/ip`'s.
  *
  * Needs `--allow-ffi` at first use (the libc handle opens lazily). Raw and
  * packet sockets need CAP_NET_RAW; netlink writes need CAP_NET_ADMIN.
@@ -14,7 +16,34 @@
  * @module
  */
 
-export * from "./_constants.ts";
+export {
+  AF_INET,
+  AF_INET6,
+  AF_NETLINK,
+  AF_PACKET,
+  ETH_P_ARP,
+  ICMP6_FILTER,
+  IFNAMSIZ,
+  IP_ADD_MEMBERSHIP,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TTL,
+  IPPROTO_ICMPV6,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_VRRP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
+  IPV6_UNICAST_HOPS,
+  NETLINK_ROUTE,
+  SO_BINDTODEVICE,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from "./_constants.ts";
 export {
   checkIfindex,
   Errno,
@@ -31,16 +60,8 @@ export {
   type SysErrorOptions,
 } from "./_errno.ts";
 export {
-  lastErrno,
-  libc,
-  LIBC_SYMBOLS,
-  type LibcSymbols,
-  strerror,
-} from "./_libc.ts";
-export {
   interfaceIndex,
   interfaceName,
-  MAX_POLL_SLICE_MS,
   openSocket,
   type Received,
   type RecvOptions,
@@ -52,10 +73,6 @@ export {
   parseSockaddrIn,
   parseSockaddrIn6,
   parseSockaddrNl,
-  SOCKADDR_IN6_SIZE,
-  SOCKADDR_IN_SIZE,
-  SOCKADDR_LL_SIZE,
-  SOCKADDR_NL_SIZE,
   type SockaddrIn,
   sockaddrIn,
   type SockaddrIn6,

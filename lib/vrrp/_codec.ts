@@ -78,6 +78,7 @@ export class VrrpDecodeError extends Error {
   /** Machine-readable cause, usable as a counter label. */
   readonly reason: DecodeErrorReason;
 
+  /** `reason` for counters, `message` for people. */
   constructor(reason: DecodeErrorReason, message: string) {
     super(message);
     this.name = "VrrpDecodeError";

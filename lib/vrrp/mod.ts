@@ -55,6 +55,7 @@ export {
 export {
   createVrrpState,
   effectivePriority,
+  type EligibilityBlock,
   FALLBACK_PRIORITY,
   holdsVip,
   leaveTimeoutMs,
