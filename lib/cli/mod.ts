@@ -21,6 +21,7 @@ import { installManifest } from "./_manifest.ts";
 import { installProbe } from "./_probe.ts";
 import { installRun } from "./_run.ts";
 import { installStatus } from "./_status.ts";
+export { renderStatus } from "./_status.ts";
 import { installVip } from "./_vip.ts";
 
 export { type CliIo, EXIT } from "./_context.ts";

@@ -98,6 +98,7 @@ const FALSE = new Set(["false", "no", "off", "0"]);
  * Turns a value from any source (typed YAML, or text from a flag or the
  * environment) into the field's type, or an error sentence without the path.
  */
+// deno-lint-ignore ha-vip/max-function-lines -- the configuration checks are being reworked (issue 7); split them with that work
 export function coerceField(f: FieldSpec, raw: unknown): Coerced {
   const shown = showValue(f, raw);
   switch (f.kind) {
@@ -298,6 +299,7 @@ type Loose = any;
  * Checks that involve more than one field. They also run when some fields
  * are invalid (then on whatever did parse), so one run reports everything.
  */
+// deno-lint-ignore ha-vip/max-function-lines -- the configuration checks are being reworked (issue 7); split them with that work
 export function crossChecks(
   c: Loose,
   issue: (path: string, message: string) => void,

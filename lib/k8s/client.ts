@@ -423,6 +423,7 @@ export class ApiClient {
    * an `ApiError` for transport failures: `tls`, `timeout`,
    * `connection_refused`, `network`, `protocol`, `aborted`, `credentials`.
    */
+  // deno-lint-ignore ha-vip/max-function-lines -- replaced by the node:http client (issue 8, lib/k8s part)
   async request(req: ApiRequest): Promise<ApiResponse> {
     if (req.signal?.aborted) {
       throw new AbortedError(`request to ${this.address} aborted (connect)`);

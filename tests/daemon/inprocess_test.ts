@@ -4,7 +4,7 @@
  * test plays one duty of the loop and checks what the kernels saw.
  */
 import assert from "node:assert/strict";
-import { renderStatus } from "../../lib/cli/_status.ts";
+import { renderStatus } from "../../lib/cli/mod.ts";
 import { ConfigError } from "../../lib/config/mod.ts";
 import { DaemonStartError, type StatusDocument } from "../../lib/daemon/mod.ts";
 import type { ElectionBackends } from "../../lib/election/mod.ts";
