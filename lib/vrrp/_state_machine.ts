@@ -490,6 +490,28 @@ function toBackupFromInitialize(
   ]);
 }
 
+/**
+ * Master -> leaving or yielding: send priority 0 (resent every interval)
+ * and keep the VIP until a successor announced or the leave timeout.
+ */
+function handOver(
+  state: VrrpState,
+  phase: "leaving" | "yielding",
+  nowMs: number,
+  reason: string,
+): StepResult {
+  const next: VrrpState = {
+    ...state,
+    phase,
+    adverAt: nowMs + advertIntervalMs(state),
+    leaveBy: nowMs + leaveTimeoutMs(advertIntervalMs(state)),
+  };
+  return result(next, [
+    { type: "stateChange", from: "master", to: phase, reason },
+    { type: "send", priority: 0 },
+  ]);
+}
+
 function onShutdown(
   state: VrrpState,
   nowMs: number,
@@ -502,21 +524,7 @@ function onShutdown(
         return stop(state, "shutdown (forced)", [zero, { type: "removeVip" }]);
       }
       // Make-before-break: keep the VIP until a successor has announced.
-      const next: VrrpState = {
-        ...state,
-        phase: "leaving",
-        adverAt: nowMs + advertIntervalMs(state),
-        leaveBy: nowMs + leaveTimeoutMs(advertIntervalMs(state)),
-      };
-      return result(next, [
-        {
-          type: "stateChange",
-          from: "master",
-          to: "leaving",
-          reason: "shutdown",
-        },
-        zero,
-      ]);
+      return handOver(state, "leaving", nowMs, "shutdown");
     }
     case "leaving":
       return force
@@ -835,21 +843,7 @@ function masterEligibility(next: VrrpState, nowMs: number): StepResult {
     // Priority 0 so the best backup takes over after its skew time, and
     // make-before-break: the VIP stays until that successor announced,
     // so clients get an answer (even an error) instead of silence.
-    const yielding: VrrpState = {
-      ...next,
-      phase: "yielding",
-      adverAt: nowMs + advertIntervalMs(next),
-      leaveBy: nowMs + leaveTimeoutMs(advertIntervalMs(next)),
-    };
-    return result(yielding, [
-      {
-        type: "stateChange",
-        from: "master",
-        to: "yielding",
-        reason: notReady(next),
-      },
-      { type: "send", priority: 0 },
-    ]);
+    return handOver(next, "yielding", nowMs, notReady(next));
   }
   // Fallback policy: advertise the new priority at once.
   return result({ ...next, adverAt: nowMs + advertIntervalMs(next) }, [
