@@ -3,12 +3,12 @@ import { parseCidr } from "../ip/mod.ts";
 import { type Command, Option } from "commander";
 import { parseDuration } from "../config/mod.ts";
 import { VipHolder } from "../announce/mod.ts";
-import { openRouteSocket } from "../netlink/mod.ts";
+import { INFINITY_LIFE_TIME, openRouteSocket } from "../netlink/mod.ts";
 import { createLogger } from "../observe/mod.ts";
 import { CliExit, type CommandContext, EXIT } from "./_context.ts";
 import { addConfigOptions } from "./_options.ts";
 
-const FOREVER = 0xffffffff;
+const FOREVER = INFINITY_LIFE_TIME;
 
 function lifetimeSeconds(text: string | undefined, fallbackMs: number): number {
   if (text === undefined) return fallbackMs / 1000;

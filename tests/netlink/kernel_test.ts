@@ -359,3 +359,25 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "a RouteWatcher hears link and address changes made by others",
+  ignore,
+  fn: () =>
+    withNode(async ({ ns, agent }) => {
+      await agent.call("watchStart");
+      await ip("-n", ns, "addr", "add", "10.61.0.77/24", "dev", "eth0");
+      await ip("-n", ns, "link", "set", "eth0", "down");
+      await ip("-n", ns, "addr", "del", "10.61.0.77/24", "dev", "eth0");
+      await ip("-n", ns, "link", "set", "eth0", "up");
+      const want = [
+        "address 10.61.0.77/24 new",
+        "link eth0 down",
+        "address 10.61.0.77/24 gone",
+      ];
+      const seen = await agent.call<string[]>("watchCollect", { want });
+      for (const w of want) assert.ok(seen.includes(w), `${w} in ${seen}`);
+      const order = want.map((w) => seen.indexOf(w));
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), "in order");
+    }),
+});
