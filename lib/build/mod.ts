@@ -1,12 +1,12 @@
 /**
  * Build identity: the version (deno.json's `version`, the single source), the
  * commit a release was built from (stamped by `deno task release`, see
- * `build_info.ts`), and where releases and images are published.
+ * `_build_info.ts`), and where releases and images are published.
  *
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import { COMMIT as STAMPED_COMMIT } from "./build_info.ts";
+import { COMMIT as STAMPED_COMMIT } from "./_build_info.ts";
 
 /** The ha-vip version, from deno.json. */
 export const VERSION: string = denoJson.version;

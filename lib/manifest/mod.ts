@@ -10,15 +10,15 @@
 import { stringify } from "yaml";
 import type { LoadedConfig } from "../config/mod.ts";
 import { IMAGE, VERSION } from "../build/mod.ts";
-import { cloudConfig, type CloudConfigOptions } from "./cloud_init.ts";
-import { ManifestError } from "./errors.ts";
+import { cloudConfig, type CloudConfigOptions } from "./_cloud_init.ts";
+import { ManifestError } from "./_errors.ts";
 import {
   daemonSet,
   IMAGE_UID,
   type K8sObject,
   rbac,
   staticPod,
-} from "./kubernetes.ts";
+} from "./_kubernetes.ts";
 import {
   explicitSettings,
   KUBEADM_CA,
@@ -26,20 +26,20 @@ import {
   settingsAsYaml,
   withHostDefaults,
   YAML_OPTIONS,
-} from "./settings.ts";
-import { renderSystemdUnit } from "./systemd.ts";
+} from "./_settings.ts";
+import { renderSystemdUnit } from "./_systemd.ts";
 
-export { ManifestError, type ManifestIssue } from "./errors.ts";
-export { HOST_PATHS, stopTimeoutSeconds } from "./systemd.ts";
-export { IMAGE_UID, K8S_NAMES, type K8sObject } from "./kubernetes.ts";
+export { ManifestError, type ManifestIssue } from "./_errors.ts";
+export { HOST_PATHS, stopTimeoutSeconds } from "./_systemd.ts";
+export { IMAGE_UID, K8S_NAMES } from "./_kubernetes.ts";
 export {
   explicitSettings,
   KUBEADM_CA,
   type Setting,
   settingsAsFlags,
   shellQuote,
-} from "./settings.ts";
-export { installCommand } from "./cloud_init.ts";
+} from "./_settings.ts";
+export { type CloudConfigOptions, installCommand } from "./_cloud_init.ts";
 
 /** The kinds `ha-vip manifest` generates. */
 export const MANIFEST_KINDS = [

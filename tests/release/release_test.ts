@@ -91,7 +91,7 @@ Deno.test("the release: bundle, installer and SHA256SUMS; binaries only with den
     assert.match(c.out, /vip: 192\.168\.1\.100\/24/);
     // The checkout was not modified: the commit went into a staging copy.
     assert.match(
-      await Deno.readTextFile(`${root}lib/build/build_info.ts`),
+      await Deno.readTextFile(`${root}lib/build/_build_info.ts`),
       /COMMIT: string \| undefined = undefined;/,
     );
   } finally {

@@ -25,8 +25,11 @@ export const MANIFEST_DEFAULT = "manifest default";
 
 /** One field an operator set, with its value as the YAML file holds it. */
 export interface Setting {
+  /** The field, from the field table. */
   field: FieldSpec;
+  /** Its value as the YAML file holds it. */
   value: string | number | boolean | string[];
+  /** Where it came from (`--priority`, `HA_VIP_...`, a file). */
   origin: string;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import { VERSION } from "../build/mod.ts";
-import { ManifestError, type ManifestIssue } from "./errors.ts";
+import { ManifestError, type ManifestIssue } from "./_errors.ts";
 
 /** Where the installer puts things; the unit and the installer agree on these. */
 export const HOST_PATHS = {

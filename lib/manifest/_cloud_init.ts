@@ -5,13 +5,13 @@
  */
 import { stringify } from "yaml";
 import { RELEASES_URL, VERSION } from "../build/mod.ts";
-import { ManifestError } from "./errors.ts";
+import { ManifestError } from "./_errors.ts";
 import {
   type Setting,
   settingsAsFlags,
   shellQuote,
   YAML_OPTIONS,
-} from "./settings.ts";
+} from "./_settings.ts";
 
 /** Options of {@link cloudConfig}. */
 export interface CloudConfigOptions {

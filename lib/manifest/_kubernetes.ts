@@ -18,9 +18,9 @@ import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { Config } from "../config/mod.ts";
 import { VERSION } from "../build/mod.ts";
-import { ManifestError } from "./errors.ts";
-import { type Setting, settingsAsFlags } from "./settings.ts";
-import { stopTimeoutSeconds } from "./systemd.ts";
+import { ManifestError } from "./_errors.ts";
+import { type Setting, settingsAsFlags } from "./_settings.ts";
+import { stopTimeoutSeconds } from "./_systemd.ts";
 
 /** The namespace and names of ha-vip's objects. */
 export const K8S_NAMES = {
