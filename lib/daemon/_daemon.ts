@@ -131,11 +131,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     await createElector(backend, run, { route, link, holder }),
   );
   const health = startHealth(stack, elector, {
-    ...run,
-    ...options,
+    config,
+    probe: options.probe,
+    env: options.env,
     clock: platform.clock,
+    log: run.log,
+    metrics: run.metrics,
   });
-  const watcher = startLinkWatcher(stack, run, {
+  const presence = startLinkWatcher(stack, run, {
     route,
     link,
     holder,
@@ -143,7 +146,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
   listenForSignals(stack, signalSources(options), elector, run.log);
   // The /status document, also what SIGUSR1 dumps into the log.
-  const status = () => statusDocument(run, holder, elector, health, watcher);
+  const status = () => statusDocument(run, holder, elector, health, presence);
   stack.defer(provideStateDump(status));
   if (config.observe.metrics_address) {
     startObservability(stack, {

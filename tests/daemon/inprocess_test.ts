@@ -131,6 +131,10 @@ Deno.test("in process: a master whose API server turns unready hands over make-b
     logs(nodes),
   );
   assert.ok(a.logged(/VRRP yielding -> backup/));
+  assert.ok(
+    a.logged(/API server is not ready: .* node=node1 component=health/),
+    "health lines carry the node like every other line",
+  );
   a.verdict = READY;
   await clock.until(
     "node1 back",
