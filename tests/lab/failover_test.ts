@@ -66,7 +66,11 @@ const T = 400;
 const L = 3000;
 /** The kernel deletes expired addresses from a timer with 1 s granularity. */
 const KERNEL_LIFETIME_GRANULARITY = 1000;
-/** ha-vip polls the link state this often (lib/daemon's linkPollMs default). */
+/**
+ * How late ha-vip may notice a link change: it hears them as netlink
+ * notifications (the 10 s resync is only for a lost one); this is the old
+ * poll's period, kept as a generous bound.
+ */
 const LINK_POLL_MS = 500;
 /**
  * Scheduling margin on every bound: the daemon noticing an event (ha-vip
