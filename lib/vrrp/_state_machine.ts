@@ -154,6 +154,8 @@ export type VrrpEvent =
     eligible: boolean;
     reason?: string;
     cause?: string;
+    /** Not eligible for this long only (a planned handoff); then it lifts. */
+    forMs?: number;
   }
   /**
    * The VIP could not be added: ineligible for `vipFaultHoldoffMs` (a
@@ -773,7 +775,8 @@ function onEligibility(state: VrrpState, ev: EligibilityEvent): StepResult {
   const old = state.blocks.find((b) => b.cause === cause);
   // Same verdict, maybe a new reason: keep the reason current for logs.
   const reason = ev.reason ?? old?.reason ?? "unknown";
-  return withBlock(state, ev.nowMs, { cause, reason, untilMs: null });
+  const untilMs = ev.forMs === undefined ? null : ev.nowMs + ev.forMs;
+  return withBlock(state, ev.nowMs, { cause, reason, untilMs });
 }
 
 /** Sets (replaces) the block of `block.cause`. */

@@ -691,3 +691,21 @@ Deno.test("a hold-off ends into whatever health says then", () => {
     /vipFaultHoldoffMs/,
   );
 });
+
+Deno.test("an eligibility block with a duration lifts itself (a planned handoff)", () => {
+  const d = master();
+  const t = d.now + 10;
+  const out = d.at(t, {
+    type: "eligibility",
+    cause: "handoff",
+    eligible: false,
+    reason: "handoff requested",
+    forMs: 60_000,
+  });
+  assert.deepEqual(types(out), ["stateChange", "send:0"]);
+  assert.equal(d.state.ineligibleReason, "handoff requested");
+  d.advance(t + 59_999);
+  assert.equal(d.state.eligible, false);
+  d.advance(t + 60_000);
+  assert.equal(d.state.eligible, true, "lifted at its time");
+});
