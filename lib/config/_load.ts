@@ -10,8 +10,10 @@ import {
   isScalar,
   isSeq,
   LineCounter,
+  type Pair,
   parseDocument,
   type Scalar,
+  type YAMLSeq,
 } from "yaml";
 import { REDACTED } from "../observe/mod.ts";
 import { parseIpv4 } from "./_address.ts";
@@ -151,7 +153,9 @@ function keysUnder(prefix: string): string[] {
 
 /** What {@link readYaml} found in a file. */
 export interface FileValues {
+  /** Field values by path, with where each was written (`file:line:col`). */
   values: Map<string, { value: unknown; origin: string }>;
+  /** What is wrong in the file. */
   issues: ConfigIssue[];
   /** The file is not YAML at all: nothing in it can be trusted. */
   unparsable: boolean;
@@ -251,165 +255,204 @@ export function readYaml(text: string, name: string): FileValues {
       unparsable: true,
     };
   }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lc,
-    prettyErrors: true,
-    uniqueKeys: true,
-  });
-  const issues: ConfigIssue[] = [];
-  const values = new Map<string, { value: unknown; origin: string }>();
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return name;
-    const p = lc.linePos(offset);
-    return `${name}:${p.line}:${p.col}`;
-  };
-  if (doc.errors.length > 0) {
+  return new YamlReader(text, name).read();
+}
+
+/**
+ * One scalar's value as the field checks should see it. A number too big
+ * for a double (1e309, .inf) or for exact integers keeps the text the
+ * operator wrote, so messages show "1e309", never null or Infinity.
+ */
+function scalarValue(node: Scalar): unknown {
+  const v = node.value;
+  if (typeof v === "number" && !Number.isSafeInteger(v)) {
+    if (!Number.isFinite(v) || Number.isInteger(v)) {
+      return node.source ?? String(v);
+    }
+  }
+  return v;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return (node as { range?: number[] } | null)?.range?.[0];
+}
+
+/** Reads one parsed YAML document into field values and issues. */
+class YamlReader {
+  readonly #lc = new LineCounter();
+  readonly #name: string;
+  readonly #doc: ReturnType<typeof parseDocument>;
+  readonly #issues: ConfigIssue[] = [];
+  readonly #values = new Map<string, { value: unknown; origin: string }>();
+
+  constructor(text: string, name: string) {
+    this.#name = name;
+    this.#doc = parseDocument(text, {
+      lineCounter: this.#lc,
+      prettyErrors: true,
+      uniqueKeys: true,
+    });
+  }
+
+  read(): FileValues {
+    const values = this.#values;
+    const issues = this.#issues;
+    if (this.#doc.errors.length > 0) {
+      this.#syntaxErrors();
+      return { values, issues, unparsable: true };
+    }
+    this.#warnings();
+    this.#walk(this.#doc.contents, "");
+    return { values, issues, unparsable: false };
+  }
+
+  #at(offset: number | undefined): string {
+    if (offset === undefined) return this.#name;
+    const p = this.#lc.linePos(offset);
+    return `${this.#name}:${p.line}:${p.col}`;
+  }
+
+  #syntaxErrors(): void {
+    const errors = this.#doc.errors;
     // After the first few, the parser is only reporting its own confusion.
-    for (const e of doc.errors.slice(0, 3)) {
+    for (const e of errors.slice(0, 3)) {
       const pos = e.linePos?.[0];
-      const where = pos ? `${name}:${pos.line}:${pos.col}` : name;
+      const where = pos ? `${this.#name}:${pos.line}:${pos.col}` : this.#name;
       const what = YAML_ERROR_TEXT[e.code] ??
         e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-      issues.push({
+      this.#issues.push({
         path: "",
         message: `YAML syntax error at ${where}: ${what}`,
       });
     }
-    if (doc.errors.length > 3) {
-      issues.push({
+    if (errors.length > 3) {
+      this.#issues.push({
         path: "",
-        message: `(${
-          doc.errors.length - 3
-        } more YAML errors follow from these)`,
+        message: `(${errors.length - 3} more YAML errors follow from these)`,
       });
     }
-    return { values, issues, unparsable: true };
   }
-  for (const w of doc.warnings) {
-    // The only warning of the core schema: a tag (!name) it does not know.
-    // A value read differently from what was meant must not pass silently.
-    issues.push({
-      path: "",
-      message: w.code === "TAG_RESOLVE_FAILED"
-        ? `an unknown YAML tag (${
-          w.message.split(" at ")[0].replace(/^Unresolved tag: /, "")
-        }) is used; remove it and write the plain value`
-        : `YAML problem: ${w.message.split("\n")[0]}`,
-      origin: at(w.pos[0]),
-    });
+
+  #warnings(): void {
+    for (const w of this.#doc.warnings) {
+      // The only warning of the core schema: a tag (!name) it does not know.
+      // A value read differently from what was meant must not pass silently.
+      this.#issues.push({
+        path: "",
+        message: w.code === "TAG_RESOLVE_FAILED"
+          ? `an unknown YAML tag (${
+            w.message.split(" at ")[0].replace(/^Unresolved tag: /, "")
+          }) is used; remove it and write the plain value`
+          : `YAML problem: ${w.message.split("\n")[0]}`,
+        origin: this.#at(w.pos[0]),
+      });
+    }
   }
-  const aliasIssue = (path: string, node: Alias): undefined => {
-    issues.push({
+
+  #aliasIssue(path: string, node: Alias): undefined {
+    this.#issues.push({
       path,
       message:
         `uses the YAML alias *${node.source}; ha-vip does not follow aliases: write the value itself`,
-      origin: at(node.range?.[0]),
+      origin: this.#at(node.range?.[0]),
     });
     return undefined;
-  };
-  // One scalar's value as the field checks should see it. A number too big
-  // for a double (1e309, .inf) or for exact integers keeps the text the
-  // operator wrote, so messages show "1e309", never null or Infinity.
-  const scalarValue = (node: Scalar): unknown => {
-    const v = node.value;
-    if (typeof v === "number" && !Number.isSafeInteger(v)) {
-      if (!Number.isFinite(v) || Number.isInteger(v)) {
-        return node.source ?? String(v);
-      }
-    }
-    return v;
-  };
-  const fieldValue = (node: unknown, path: string): unknown => {
-    if (isAlias(node)) return aliasIssue(path, node);
+  }
+
+  #fieldValue(node: unknown, path: string): unknown {
+    if (isAlias(node)) return this.#aliasIssue(path, node);
     if (isScalar(node)) {
       const v = scalarValue(node);
       if (v !== null && typeof v === "object") {
-        issues.push({
+        this.#issues.push({
           path,
           message:
             `is a tagged YAML value (${node.tag}); write plain text, a number or true/false`,
-          origin: at(node.range?.[0]),
+          origin: this.#at(node.range?.[0]),
         });
         return undefined;
       }
       return v;
     }
     if (isSeq(node) && fieldAt(path)?.kind === "list") {
-      const items: unknown[] = [];
-      for (const item of node.items) {
-        if (isAlias(item)) return aliasIssue(path, item);
-        if (!isScalar(item)) {
-          issues.push({
-            path,
-            message: "is a list of lists or mappings; list plain addresses",
-            origin: at(node.range?.[0]),
-          });
-          return undefined;
-        }
-        items.push(scalarValue(item));
-      }
-      return items;
+      return this.#listValue(node, path);
     }
-    issues.push({
+    this.#issues.push({
       path,
       message: `is a ${
         isMap(node) ? "mapping" : "list"
       }; it takes a single value${
         fieldAt(path)?.kind === "list" ? " or a list of values" : ""
       }`,
-      origin: at((node as { range?: number[] }).range?.[0]),
+      origin: this.#at(rangeStart(node)),
     });
     return undefined;
-  };
-  const walk = (node: unknown, prefix: string) => {
+  }
+
+  #listValue(node: YAMLSeq, path: string): unknown {
+    const items: unknown[] = [];
+    for (const item of node.items) {
+      if (isAlias(item)) return this.#aliasIssue(path, item);
+      if (!isScalar(item)) {
+        this.#issues.push({
+          path,
+          message: "is a list of lists or mappings; list plain addresses",
+          origin: this.#at(node.range?.[0]),
+        });
+        return undefined;
+      }
+      items.push(scalarValue(item));
+    }
+    return items;
+  }
+
+  #walk(node: unknown, prefix: string): void {
     if (node === null || node === undefined) return;
-    if (isAlias(node)) return aliasIssue(prefix, node);
+    if (isAlias(node)) return void this.#aliasIssue(prefix, node);
     if (!isMap(node)) {
-      issues.push({
+      this.#issues.push({
         path: prefix,
         message: prefix === ""
           ? "the file must be a YAML mapping (key: value lines)"
           : "must be a mapping of fields",
-        origin: at((node as { range?: number[] }).range?.[0]),
+        origin: this.#at(rangeStart(node)),
       });
       return;
     }
-    for (const pair of node.items) {
-      if (!isScalar(pair.key)) {
-        issues.push({
-          path: prefix,
-          message: "has a key that is not plain text",
-          origin: at((pair.key as { range?: number[] })?.range?.[0]),
-        });
-        continue;
-      }
-      const key = String(pair.key.source ?? pair.key.value);
-      const path = prefix === "" ? key : `${prefix}.${key}`;
-      const origin = at(pair.key.range?.[0]);
-      if (FIELD_PATHS.has(path)) {
-        const v = pair.value === null ? null : fieldValue(pair.value, path);
-        if (!isEmpty(v)) {
-          values.set(path, {
-            value: v,
-            origin: at((pair.value as { range?: number[] })?.range?.[0]),
-          });
-        }
-      } else if (SECTIONS.has(path)) {
-        walk(pair.value, path);
-      } else {
-        issues.push({
-          path,
-          message: `is not a known field${
-            suggest(key, keysUnder(prefix))
-          } (valid here: ${keysUnder(prefix).sort().join(", ")})`,
-          origin,
-        });
-      }
+    for (const pair of node.items) this.#pair(pair, prefix);
+  }
+
+  #pair(pair: Pair, prefix: string): void {
+    if (!isScalar(pair.key)) {
+      this.#issues.push({
+        path: prefix,
+        message: "has a key that is not plain text",
+        origin: this.#at(rangeStart(pair.key)),
+      });
+      return;
     }
-  };
-  walk(doc.contents, "");
-  return { values, issues, unparsable: false };
+    const key = String(pair.key.source ?? pair.key.value);
+    const path = prefix === "" ? key : `${prefix}.${key}`;
+    if (FIELD_PATHS.has(path)) {
+      const v = pair.value === null ? null : this.#fieldValue(pair.value, path);
+      if (!isEmpty(v)) {
+        this.#values.set(path, {
+          value: v,
+          origin: this.#at(rangeStart(pair.value)),
+        });
+      }
+    } else if (SECTIONS.has(path)) {
+      this.#walk(pair.value, path);
+    } else {
+      this.#issues.push({
+        path,
+        message: `is not a known field${
+          suggest(key, keysUnder(prefix))
+        } (valid here: ${keysUnder(prefix).sort().join(", ")})`,
+        origin: this.#at(pair.key.range?.[0]),
+      });
+    }
+  }
 }
 
 /**
@@ -475,17 +518,29 @@ export async function readConfigFile(
  * Loads and validates the configuration. Throws {@link ConfigError} with
  * every issue when anything is wrong; nothing is applied in that case.
  */
-// deno-lint-ignore ha-vip/max-function-lines -- the configuration checks are being reworked (issue 7); split them with that work
 export async function loadConfig(
   sources: ConfigSources = {},
 ): Promise<LoadedConfig> {
   const env = sources.env ?? {};
   const issues: ConfigIssue[] = [];
-  const warnings: string[] = [];
-  const raw: Record<string, unknown> = {};
-  const origins: Record<string, string> = {};
-  const provided = new Map<string, { value: unknown; origin: string }>();
+  const warnings = unknownEnvWarnings(env);
+  const { provided, brokenFile } = await collect(sources, env, issues);
+  const { raw, origins } = assemble(provided, sources, brokenFile, issues);
+  const config = validate(raw, origins, issues);
+  fillComputedDefaults(config, origins);
+  warnings.push(...configWarnings(config, origins));
+  return { config, warnings, origins };
+}
 
+type Provided = Map<string, { value: unknown; origin: string }>;
+
+/** The values given, file < environment < flags; file problems join `issues`. */
+async function collect(
+  sources: ConfigSources,
+  env: Record<string, string>,
+  issues: ConfigIssue[],
+): Promise<{ provided: Provided; brokenFile: boolean }> {
+  const provided: Provided = new Map();
   let brokenFile = false;
   const file = sources.file ??
     (isEmpty(env[ENV_CONFIG]) ? undefined : env[ENV_CONFIG]);
@@ -502,20 +557,6 @@ export async function loadConfig(
       for (const [p, v] of fromFile.values) provided.set(p, v);
     }
   }
-
-  const known = new Set(FIELDS.map((f) => envName(f.path)));
-  known.add(ENV_CONFIG);
-  for (const name of Object.keys(env)) {
-    if (
-      name.startsWith("HA_VIP_") && !known.has(name) && !SERVICE_LINK.test(name)
-    ) {
-      warnings.push(
-        `environment variable ${name} is not a known setting and is ignored${
-          suggest(name, [...known])
-        }`,
-      );
-    }
-  }
   for (const f of FIELDS) {
     const v = env[envName(f.path)];
     if (!isEmpty(v)) {
@@ -529,7 +570,37 @@ export async function loadConfig(
       provided.set(path, { value: v, origin: `--${f.flag}` });
     }
   }
+  return { provided, brokenFile };
+}
 
+/** `HA_VIP_*` variables that name no setting (only warned about). */
+function unknownEnvWarnings(env: Record<string, string>): string[] {
+  const known = new Set(FIELDS.map((f) => envName(f.path)));
+  known.add(ENV_CONFIG);
+  const warnings: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (
+      name.startsWith("HA_VIP_") && !known.has(name) && !SERVICE_LINK.test(name)
+    ) {
+      warnings.push(
+        `environment variable ${name} is not a known setting and is ignored${
+          suggest(name, [...known])
+        }`,
+      );
+    }
+  }
+  return warnings;
+}
+
+/** Every field's value (given, default or placeholder) and where it came from. */
+function assemble(
+  provided: Provided,
+  sources: ConfigSources,
+  brokenFile: boolean,
+  issues: ConfigIssue[],
+): { raw: Record<string, unknown>; origins: Record<string, string> } {
+  const raw: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
   for (const f of FIELDS) {
     const p = provided.get(f.path);
     if (p) {
@@ -556,6 +627,17 @@ export async function loadConfig(
     setIn(raw, "election.node_name", sources.hostname ?? Deno.hostname());
     origins["election.node_name"] = "host name";
   }
+  return { raw, origins };
+}
+
+/** The schema and the cross-field checks; throws every issue at once. */
+function validate(
+  raw: Record<string, unknown>,
+  origins: Record<string, string>,
+  issues: ConfigIssue[],
+): Config {
+  const originOf = (path: string) =>
+    origins[path] === "default" ? undefined : origins[path];
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const reported = new Set(issues.map((i) => i.path));
@@ -563,26 +645,24 @@ export async function loadConfig(
       const path = zi.path.join(".");
       // A missing required field is already reported with how to set it.
       if (reported.has(path)) continue;
-      issues.push({
-        path,
-        message: zi.message,
-        origin: origins[path] === "default" ? undefined : origins[path],
-      });
+      issues.push({ path, message: zi.message, origin: originOf(path) });
     }
     // zod skips refinements once a field failed; run them on what did parse.
     crossChecks(bestEffort(raw), (path, message) => {
       if (!issues.some((i) => i.path === path && i.message === message)) {
-        issues.push({
-          path,
-          message,
-          origin: origins[path] === "default" ? undefined : origins[path],
-        });
+        issues.push({ path, message, origin: originOf(path) });
       }
     });
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
-  const config = result.data;
+  return result.data;
+}
 
+/** Defaults computed from other fields: the VIP lifetime, the health URL. */
+function fillComputedDefaults(
+  config: Config,
+  origins: Record<string, string>,
+): void {
   if (config.announce.vip_lifetime === undefined) {
     // Just past the backups' takeover time (3 intervals + skew < 3 intervals
     // + 1 s): a crashed node's VIP lingers briefly, and never with a gap.
@@ -600,6 +680,14 @@ export async function loadConfig(
       ? "default (in-cluster: the local API server)"
       : "k8s.api_server";
   }
+}
+
+/** What a valid configuration should still tell the operator. */
+function configWarnings(
+  config: Config,
+  origins: Record<string, string>,
+): string[] {
+  const warnings: string[] = [];
   if (config.k8s.in_cluster) {
     const ignored = [
       "k8s.api_server",
@@ -639,7 +727,7 @@ export async function loadConfig(
       "k8s.enabled is false: API server health is not checked and every node counts as healthy",
     );
   }
-  return { config, warnings, origins };
+  return warnings;
 }
 
 /**

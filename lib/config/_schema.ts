@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { REDACTED } from "../observe/mod.ts";
 import {
+  type Cidr,
   interfaceNameProblem,
   notHostInSubnetReason,
   notUnicastReason,
@@ -14,7 +15,12 @@ import {
   parseIpv6,
 } from "./_address.ts";
 import { formatDuration, parseDuration } from "./_duration.ts";
-import { describeRange, FIELDS, type FieldSpec } from "./_fields.ts";
+import {
+  describeRange,
+  type FieldKind,
+  FIELDS,
+  type FieldSpec,
+} from "./_fields.ts";
 
 /** The validated configuration. Durations are milliseconds. */
 export interface Config {
@@ -94,167 +100,189 @@ export function showValue(field: FieldSpec, value: unknown): string {
 const TRUE = new Set(["true", "yes", "on", "1"]);
 const FALSE = new Set(["false", "no", "off", "0"]);
 
+function coerceInteger(f: FieldSpec, raw: unknown, shown: string): Coerced {
+  const n = typeof raw === "number"
+    ? raw
+    : typeof raw === "string" && /^-?\d+$/.test(raw.trim())
+    ? Number(raw)
+    : NaN;
+  if (!Number.isInteger(n)) {
+    return {
+      error: `${shown} is not a whole number; use ${describeRange(f)}`,
+    };
+  }
+  if (
+    (f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)
+  ) {
+    return {
+      error: `${shown} is out of range; use a whole number ${describeRange(f)}`,
+    };
+  }
+  return { value: n };
+}
+
+function coerceBoolean(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "boolean") return { value: raw };
+  if (typeof raw === "string") {
+    const s = raw.trim().toLowerCase();
+    if (TRUE.has(s)) return { value: true };
+    if (FALSE.has(s)) return { value: false };
+  }
+  return { error: `${shown} is not a boolean; use true or false` };
+}
+
+function coerceDuration(f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw !== "string") {
+    return {
+      error:
+        `${shown} has no unit; write it with one, e.g. "500ms", "2s" or "1m"`,
+    };
+  }
+  const ms = parseDuration(raw);
+  if (ms === undefined) {
+    return {
+      error:
+        `${shown} is not a duration; use a number with a unit: 500ms, 2s, 1m`,
+    };
+  }
+  if (
+    (f.min !== undefined && ms < f.min) ||
+    (f.max !== undefined && ms > f.max)
+  ) {
+    return {
+      error: `${shown} is out of range; use ${describeRange(f)}`,
+    };
+  }
+  return { value: ms };
+}
+
+function coerceList(f: FieldSpec, raw: unknown, shown: string): Coerced {
+  const items = typeof raw === "string"
+    ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+    : Array.isArray(raw)
+    ? raw
+    : undefined;
+  if (!items || items.some((i) => typeof i !== "string")) {
+    return {
+      error: `${
+        items && items.length > 8 ? "the list" : shown
+      } is not a list of addresses; use a YAML list or comma-separated text`,
+    };
+  }
+  if (f.max !== undefined && items.length > f.max) {
+    // Not the value itself: it is long by definition.
+    return {
+      error:
+        `has ${items.length} entries; at most ${f.max} are allowed (list each other node once)`,
+    };
+  }
+  return { value: items };
+}
+
+function coerceEnum(f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string" && f.values!.includes(raw)) {
+    return { value: raw };
+  }
+  return {
+    error: `${shown} is not valid; use one of ${f.values!.join(", ")}`,
+  };
+}
+
+function coerceCidr(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string" && parseCidr(raw.trim())) {
+    return { value: raw.trim() };
+  }
+  const hint = typeof raw === "string" && !raw.includes("/")
+    ? `add the subnet's prefix length, e.g. "${raw}/24"`
+    : `use an address with a prefix length, e.g. 192.168.1.100/24 or fd00::100/64`;
+  return {
+    error: `${shown} is not an address with a prefix length; ${hint}`,
+  };
+}
+
+function coerceIp(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string" && (parseIpv4(raw) || parseIpv6(raw))) {
+    return { value: raw };
+  }
+  return { error: `${shown} is not an IP address; use e.g. 192.168.1.11` };
+}
+
+function coerceUrl(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string") {
+    try {
+      const u = new URL(raw);
+      if (u.username !== "" || u.password !== "") {
+        return {
+          error:
+            `${shown} carries credentials in the URL, which would show in logs and the process list; remove them and use k8s.token_file (or k8s.token)`,
+        };
+      }
+      if (
+        (u.protocol === "https:" || u.protocol === "http:") &&
+        u.hostname !== ""
+      ) return { value: raw };
+    } catch {
+      // reported below
+    }
+  }
+  return {
+    error: `${shown} is not an http(s) URL; use e.g. https://127.0.0.1:6443`,
+  };
+}
+
+function coerceHostport(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string") {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(raw);
+    if (m && Number(m[2]) <= 65535) return { value: raw };
+  }
+  return {
+    error: `${shown} is not host:port; use e.g. 127.0.0.1:9480 or :9480`,
+  };
+}
+
+function coerceIfname(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw !== "string") {
+    return { error: `${shown} is not an interface name; use e.g. eth0` };
+  }
+  const problem = interfaceNameProblem(raw);
+  if (problem) {
+    return {
+      error:
+        `${shown} ${problem}; use the name \`ip link\` shows, e.g. eth0 or bond0.100`,
+    };
+  }
+  return { value: raw };
+}
+
+function coerceString(_f: FieldSpec, raw: unknown, shown: string): Coerced {
+  if (typeof raw === "string" && raw.length > 0) return { value: raw };
+  if (typeof raw === "number") return { value: String(raw) };
+  return { error: `${shown} is not valid; use non-empty text` };
+}
+
+/** How each kind of field reads its value. */
+const COERCE: Readonly<
+  Record<FieldKind, (f: FieldSpec, raw: unknown, shown: string) => Coerced>
+> = {
+  integer: coerceInteger,
+  boolean: coerceBoolean,
+  duration: coerceDuration,
+  list: coerceList,
+  enum: coerceEnum,
+  cidr: coerceCidr,
+  ip: coerceIp,
+  url: coerceUrl,
+  hostport: coerceHostport,
+  ifname: coerceIfname,
+  string: coerceString,
+};
+
 /**
  * Turns a value from any source (typed YAML, or text from a flag or the
  * environment) into the field's type, or an error sentence without the path.
  */
-// deno-lint-ignore ha-vip/max-function-lines -- the configuration checks are being reworked (issue 7); split them with that work
 export function coerceField(f: FieldSpec, raw: unknown): Coerced {
-  const shown = showValue(f, raw);
-  switch (f.kind) {
-    case "integer": {
-      const n = typeof raw === "number"
-        ? raw
-        : typeof raw === "string" && /^-?\d+$/.test(raw.trim())
-        ? Number(raw)
-        : NaN;
-      if (!Number.isInteger(n)) {
-        return {
-          error: `${shown} is not a whole number; use ${describeRange(f)}`,
-        };
-      }
-      if (
-        (f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)
-      ) {
-        return {
-          error: `${shown} is out of range; use a whole number ${
-            describeRange(f)
-          }`,
-        };
-      }
-      return { value: n };
-    }
-    case "boolean": {
-      if (typeof raw === "boolean") return { value: raw };
-      if (typeof raw === "string") {
-        const s = raw.trim().toLowerCase();
-        if (TRUE.has(s)) return { value: true };
-        if (FALSE.has(s)) return { value: false };
-      }
-      return { error: `${shown} is not a boolean; use true or false` };
-    }
-    case "duration": {
-      if (typeof raw !== "string") {
-        return {
-          error:
-            `${shown} has no unit; write it with one, e.g. "500ms", "2s" or "1m"`,
-        };
-      }
-      const ms = parseDuration(raw);
-      if (ms === undefined) {
-        return {
-          error:
-            `${shown} is not a duration; use a number with a unit: 500ms, 2s, 1m`,
-        };
-      }
-      if (
-        (f.min !== undefined && ms < f.min) ||
-        (f.max !== undefined && ms > f.max)
-      ) {
-        return {
-          error: `${shown} is out of range; use ${describeRange(f)}`,
-        };
-      }
-      return { value: ms };
-    }
-    case "list": {
-      const items = typeof raw === "string"
-        ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
-        : Array.isArray(raw)
-        ? raw
-        : undefined;
-      if (!items || items.some((i) => typeof i !== "string")) {
-        return {
-          error: `${
-            items && items.length > 8 ? "the list" : shown
-          } is not a list of addresses; use a YAML list or comma-separated text`,
-        };
-      }
-      if (f.max !== undefined && items.length > f.max) {
-        // Not the value itself: it is long by definition.
-        return {
-          error:
-            `has ${items.length} entries; at most ${f.max} are allowed (list each other node once)`,
-        };
-      }
-      return { value: items };
-    }
-    case "enum": {
-      if (typeof raw === "string" && f.values!.includes(raw)) {
-        return { value: raw };
-      }
-      return {
-        error: `${shown} is not valid; use one of ${f.values!.join(", ")}`,
-      };
-    }
-    case "cidr": {
-      if (typeof raw === "string" && parseCidr(raw.trim())) {
-        return { value: raw.trim() };
-      }
-      const hint = typeof raw === "string" && !raw.includes("/")
-        ? `add the subnet's prefix length, e.g. "${raw}/24"`
-        : `use an address with a prefix length, e.g. 192.168.1.100/24 or fd00::100/64`;
-      return {
-        error: `${shown} is not an address with a prefix length; ${hint}`,
-      };
-    }
-    case "ip": {
-      if (typeof raw === "string" && (parseIpv4(raw) || parseIpv6(raw))) {
-        return { value: raw };
-      }
-      return { error: `${shown} is not an IP address; use e.g. 192.168.1.11` };
-    }
-    case "url": {
-      if (typeof raw === "string") {
-        try {
-          const u = new URL(raw);
-          if (u.username !== "" || u.password !== "") {
-            return {
-              error:
-                `${shown} carries credentials in the URL, which would show in logs and the process list; remove them and use k8s.token_file (or k8s.token)`,
-            };
-          }
-          if (
-            (u.protocol === "https:" || u.protocol === "http:") &&
-            u.hostname !== ""
-          ) return { value: raw };
-        } catch {
-          // reported below
-        }
-      }
-      return {
-        error:
-          `${shown} is not an http(s) URL; use e.g. https://127.0.0.1:6443`,
-      };
-    }
-    case "hostport": {
-      if (typeof raw === "string") {
-        const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(raw);
-        if (m && Number(m[2]) <= 65535) return { value: raw };
-      }
-      return {
-        error: `${shown} is not host:port; use e.g. 127.0.0.1:9480 or :9480`,
-      };
-    }
-    case "ifname": {
-      if (typeof raw !== "string") {
-        return { error: `${shown} is not an interface name; use e.g. eth0` };
-      }
-      const problem = interfaceNameProblem(raw);
-      if (problem) {
-        return {
-          error:
-            `${shown} ${problem}; use the name \`ip link\` shows, e.g. eth0 or bond0.100`,
-        };
-      }
-      return { value: raw };
-    }
-    case "string": {
-      if (typeof raw === "string" && raw.length > 0) return { value: raw };
-      if (typeof raw === "number") return { value: String(raw) };
-      return { error: `${shown} is not valid; use non-empty text` };
-    }
-  }
+  return COERCE[f.kind](f, raw, showValue(f, raw));
 }
 
 function fieldSchema(f: FieldSpec) {
@@ -299,17 +327,28 @@ type Loose = any;
  * Checks that involve more than one field. They also run when some fields
  * are invalid (then on whatever did parse), so one run reports everything.
  */
-// deno-lint-ignore ha-vip/max-function-lines -- the configuration checks are being reworked (issue 7); split them with that work
 export function crossChecks(
   c: Loose,
   issue: (path: string, message: string) => void,
 ): void {
-  const num = (v: unknown): v is number => typeof v === "number";
   const vip = typeof c?.vip === "string" ? parseCidr(c.vip) : undefined;
-  const vrrp = c?.election?.vrrp ?? {};
-  const lease = c?.election?.lease ?? {};
-  const health = c?.health ?? {};
-  const k8s = c?.k8s ?? {};
+  // In this order, so the issues are listed as they always were.
+  checkVipPrefix(c, vip, issue);
+  checkAdvertInterval(c, issue);
+  checkVip(c, vip, issue);
+  checkVrrp(c, vip, issue);
+  checkLease(c, issue);
+  checkOthers(c, issue);
+}
+
+const isNumber = (v: unknown): v is number => typeof v === "number";
+
+/** An IPv4 VIP needs its subnet's prefix length. */
+function checkVipPrefix(
+  c: Loose,
+  vip: Cidr | undefined,
+  issue: (path: string, message: string) => void,
+): void {
   if (vip?.family === 4 && vip.prefixLength === 0) {
     issue(
       "vip",
@@ -318,17 +357,33 @@ export function crossChecks(
       } has prefix length 0; use the subnet's prefix, e.g. /24`,
     );
   }
-  if (num(vrrp.advert_interval) && vrrp.advert_interval % 10 !== 0) {
-    const near = Math.max(10, Math.round(vrrp.advert_interval / 10) * 10);
+}
+
+/** VRRPv3 counts the advertisement interval in centiseconds. */
+function checkAdvertInterval(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const interval = c?.election?.vrrp?.advert_interval;
+  if (isNumber(interval) && interval % 10 !== 0) {
+    const near = Math.max(10, Math.round(interval / 10) * 10);
     issue(
       "election.vrrp.advert_interval",
       `${
-        formatDuration(vrrp.advert_interval)
+        formatDuration(interval)
       } is not a multiple of 10ms (VRRPv3 counts centiseconds); use e.g. ${
         formatDuration(near)
       }`,
     );
   }
+}
+
+/** The VIP itself: a unicast host address of its subnet, IPv4 for now. */
+function checkVip(
+  c: Loose,
+  vip: Cidr | undefined,
+  issue: (path: string, message: string) => void,
+): void {
   if (vip) {
     const why = notUnicastReason(vip.bytes) ?? notHostInSubnetReason(vip);
     if (why) {
@@ -349,6 +404,15 @@ export function crossChecks(
       `IPv6 VIPs are not available in this version yet; use an IPv4 VIP`,
     );
   }
+}
+
+/** `election.vrrp`: the source and the peers. */
+function checkVrrp(
+  c: Loose,
+  vip: Cidr | undefined,
+  issue: (path: string, message: string) => void,
+): void {
+  const vrrp = c?.election?.vrrp ?? {};
   const source = typeof vrrp.source_address === "string"
     ? vrrp.source_address
     : undefined;
@@ -390,6 +454,16 @@ export function crossChecks(
     }
     seen.add(peer);
   }
+}
+
+/** `election.lease` and the mode. */
+function checkLease(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const num = isNumber;
+  const lease = c?.election?.lease ?? {};
+  const k8s = c?.k8s ?? {};
   if (
     num(lease.renew_deadline) && num(lease.duration) &&
     lease.renew_deadline >= lease.duration
@@ -429,6 +503,16 @@ export function crossChecks(
       "false does not work with election.mode: lease, which needs the API server; set k8s.enabled: true or use election.mode: vrrp",
     );
   }
+}
+
+/** Health timing, the VIP lifetime and the token. */
+function checkOthers(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const num = isNumber;
+  const health = c?.health ?? {};
+  const k8s = c?.k8s ?? {};
   if (
     num(health.timeout) && num(health.interval) &&
     health.timeout > health.interval

@@ -71,6 +71,41 @@ function withTimeout(signal: AbortSignal, ms: number) {
   };
 }
 
+function failed(verdict: Verdict): ProbeResult {
+  return { verdict, tcp: { ok: false, ms: 0 }, ms: 0 };
+}
+
+/**
+ * A prober with `cfg`'s credentials, or the timeout verdict when reading
+ * them took longer than `health.timeout`. Throws what loading throws.
+ */
+async function loadProber(
+  signal: AbortSignal,
+  cfg: Config,
+  log: Logger,
+  env: Record<string, string> | undefined,
+): Promise<Prober | Verdict> {
+  const timeoutMs = cfg.health.timeout;
+  const deadline = withTimeout(signal, timeoutMs);
+  try {
+    return new Prober(
+      await probeOptionsFromConfig(cfg, log, env, deadline.signal),
+    );
+  } catch (err) {
+    if (deadline.signal.aborted && !signal.aborted) {
+      return {
+        kind: "timeout",
+        stage: "credentials",
+        detail:
+          `reading the credentials files did not finish within ${timeoutMs} ms (health.timeout): is one on a hung mount?`,
+      };
+    }
+    throw err;
+  } finally {
+    deadline.done();
+  }
+}
+
 /**
  * The daemon's probe function. Credentials are (re)loaded until they work,
  * because on a node being bootstrapped by kubeadm the CA and token files
@@ -90,39 +125,11 @@ export function resilientProbe(
   let full: Prober | undefined;
   let anonymous: Prober | undefined;
   let lastProblem = "";
-  const failed = (verdict: Verdict): ProbeResult => ({
-    verdict,
-    tcp: { ok: false, ms: 0 },
-    ms: 0,
-  });
-  const load = async (
-    signal: AbortSignal,
-    cfg: Config,
-  ): Promise<Prober | Verdict> => {
-    const deadline = withTimeout(signal, config.health.timeout);
-    try {
-      return new Prober(
-        await probeOptionsFromConfig(cfg, log, env, deadline.signal),
-      );
-    } catch (err) {
-      if (deadline.signal.aborted && !signal.aborted) {
-        return {
-          kind: "timeout",
-          stage: "credentials",
-          detail:
-            `reading the credentials files did not finish within ${config.health.timeout} ms (health.timeout): is one on a hung mount?`,
-        };
-      }
-      throw err;
-    } finally {
-      deadline.done();
-    }
-  };
   const probe = async (signal: AbortSignal): Promise<ProbeResult> => {
     if (full) return full.probe(signal);
     let problem: string;
     try {
-      const got = await load(signal, config);
+      const got = await loadProber(signal, config, log, env);
       if (!(got instanceof Prober)) return failed(got);
       full = got;
       anonymous?.close();
@@ -144,10 +151,15 @@ export function resilientProbe(
     }
     try {
       if (!anonymous) {
-        const got = await load(signal, {
-          ...config,
-          k8s: { ...config.k8s, token_file: undefined },
-        });
+        const got = await loadProber(
+          signal,
+          {
+            ...config,
+            k8s: { ...config.k8s, token_file: undefined },
+          },
+          log,
+          env,
+        );
         if (!(got instanceof Prober)) return failed(got);
         anonymous = got;
       }

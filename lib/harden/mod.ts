@@ -25,7 +25,7 @@ import {
   nativeSeccompArch,
   setDumpable,
 } from "../sys/mod.ts";
-import { noteListenFilter, takeOverSigusr1 } from "./debug_signal.ts";
+import { noteListenFilter, takeOverSigusr1 } from "./_debug_signal.ts";
 
 export {
   closeOpenInspector,
@@ -36,7 +36,7 @@ export {
   sigusr1Held,
   takeOverSigusr1,
   watchStateDumps,
-} from "./debug_signal.ts";
+} from "./_debug_signal.ts";
 
 /** What {@link hardenProcess} did. */
 export interface Hardening {

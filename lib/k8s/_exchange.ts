@@ -11,7 +11,7 @@
 
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { ProtocolError } from "./errors.ts";
+import { ProtocolError } from "./_errors.ts";
 
 /** RFC 9110 token characters (methods, header names). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -23,7 +23,7 @@
  *   reader that has a previous content gets that at once, marked `stale`.
  */
 
-import { CredentialsError } from "./errors.ts";
+import { CredentialsError } from "./_errors.ts";
 
 /** How far mtime must lie before the read for the cache to be trusted. */
 const RACY_MS = 2_000;

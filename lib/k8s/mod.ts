@@ -43,7 +43,7 @@ export {
   type JsonResponse,
   PATCH_TYPES,
   type TcpCheckOptions,
-} from "./client.ts";
+} from "./_client.ts";
 export {
   anonymousTokenSource,
   type Credentials,
@@ -61,7 +61,7 @@ export {
   type TokenOptions,
   type TokenSource,
   unsafeTokenMode,
-} from "./credentials.ts";
+} from "./_credentials.ts";
 export {
   AbortedError,
   ApiError,
@@ -86,8 +86,8 @@ export {
   TimeoutError,
   TlsError,
   type TlsFailureReason,
-} from "./errors.ts";
-export { type LogFields, type Logger, nullLogger } from "./logger.ts";
-export { REDACTED, redactSecret, Secret } from "./secret.ts";
-export { parseKubeStatus, statusError } from "./status.ts";
+} from "./_errors.ts";
+export { type LogFields, type Logger, nullLogger } from "./_logger.ts";
+export { REDACTED, redactSecret, Secret } from "./_secret.ts";
+export { parseKubeStatus, statusError } from "./_status.ts";
 export { type FileReader, MAX_FILE_BYTES } from "./_watched_file.ts";

@@ -126,6 +126,7 @@ export function parseHostPort(
  * reports as a usage error naming the field.
  */
 export class ListenError extends Error {
+  /** `address` as configured; `reason` says why it cannot be listened on. */
   constructor(readonly address: string, readonly reason: string) {
     super(`cannot listen on ${address}: ${reason}`);
     this.name = "ListenError";

@@ -53,7 +53,7 @@ export const LIBC_SYMBOLS = {
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
-  // Process hardening (lib/sys/process.ts, lib/sys/_seccomp.ts).
+  // Process hardening (lib/sys/_process.ts, lib/sys/_seccomp.ts).
   sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   alarm: { parameters: ["u32"], result: "u32" },
   getitimer: { parameters: ["i32", "buffer"], result: "i32" },

@@ -36,6 +36,7 @@ const ITIMER_REAL = 0;
 export interface SignalAction {
   /** Handler address, or {@link SIG_DFL} / {@link SIG_IGN}. */
   handler: bigint;
+  /** `sa_flags` (SA_RESTART, SA_ONSTACK, ...). */
   flags: number;
 }
 

@@ -5,9 +5,9 @@
  * (the pod's service-account files and `KUBERNETES_SERVICE_*`).
  */
 
-import { CredentialsError } from "./errors.ts";
-import { type Logger, nullLogger } from "./logger.ts";
-import { REDACTED, Secret } from "./secret.ts";
+import { CredentialsError } from "./_errors.ts";
+import { type Logger, nullLogger } from "./_logger.ts";
+import { REDACTED, Secret } from "./_secret.ts";
 import {
   type FileReader,
   WatchedFile,

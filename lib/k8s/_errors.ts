@@ -5,7 +5,7 @@
  * came from a server is passed through `redactSecret` first.
  */
 
-import { redactSecret, type Secret } from "./secret.ts";
+import { redactSecret, type Secret } from "./_secret.ts";
 
 /** The class of a failed API request. */
 export type ApiErrorKind =

@@ -9,7 +9,7 @@ import {
   type KubeStatus,
   type StatusCause,
   type StatusDetails,
-} from "./errors.ts";
+} from "./_errors.ts";
 
 const str = (v: unknown, max = 1000): string | undefined =>
   typeof v === "string" ? shorten(v, max) : undefined;

@@ -33,17 +33,17 @@ import {
   connectVerifiedTls,
 } from "./_socket.ts";
 import { WatchedFile } from "./_watched_file.ts";
-import type { TokenSource } from "./credentials.ts";
+import type { TokenSource } from "./_credentials.ts";
 import {
   AbortedError,
   classifyFailure,
   CredentialsError,
   type FailureContext,
   ProtocolError,
-} from "./errors.ts";
-import { type Logger, nullLogger } from "./logger.ts";
-import { redactSecret, type Secret } from "./secret.ts";
-import { statusError } from "./status.ts";
+} from "./_errors.ts";
+import { type Logger, nullLogger } from "./_logger.ts";
+import { redactSecret, type Secret } from "./_secret.ts";
+import { statusError } from "./_status.ts";
 
 /** The server name verified for loopback URLs when none is configured. */
 export const DEFAULT_TLS_SERVER_NAME = "kubernetes";
@@ -423,7 +423,6 @@ export class ApiClient {
    * an `ApiError` for transport failures: `tls`, `timeout`,
    * `connection_refused`, `network`, `protocol`, `aborted`, `credentials`.
    */
-  // deno-lint-ignore ha-vip/max-function-lines -- replaced by the node:http client (issue 8, lib/k8s part)
   async request(req: ApiRequest): Promise<ApiResponse> {
     if (req.signal?.aborted) {
       throw new AbortedError(`request to ${this.address} aborted (connect)`);
