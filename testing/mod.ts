@@ -71,3 +71,21 @@ export {
 } from "./cli.ts";
 export { bundleMain } from "./bundle.ts";
 export { installed, skipUnlessInstalled } from "./tools.ts";
+export {
+  addressesOf,
+  type AddressEvent,
+  type AddressWatch,
+  fetchInNetns,
+  hasAddress,
+  type HaVipProcess,
+  type KernelAddress,
+  metricIn,
+  now,
+  type OutputLine,
+  presentWithin,
+  sleep,
+  startHaVip,
+  statusIn,
+  waitFor,
+  watchAddresses,
+} from "./daemon_process.ts";
