@@ -9,6 +9,12 @@ import {
   watchStateDumps,
 } from "../harden/mod.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
+import {
+  acquireInstanceLock,
+  AlreadyRunningError,
+  type InstanceLock,
+} from "../instance/mod.ts";
+import { formatIP, parseCidr } from "../ip/mod.ts";
 import { createLogger, ListenError, type Logger } from "../observe/mod.ts";
 import {
   CliExit,
@@ -62,6 +68,24 @@ async function harden(
   return { stopDumps, onRunning };
 }
 
+/**
+ * One daemon per interface and VIP, taken before anything touches the
+ * interface: a second one would remove the live VIP as a leftover at start
+ * and again at stop. `undefined` (logged) when another one runs.
+ */
+function takeLock(config: Config, log: Logger): InstanceLock | undefined {
+  try {
+    return acquireInstanceLock({
+      interface: config.interface,
+      vip: formatIP(parseCidr(config.vip).bytes),
+    });
+  } catch (err) {
+    if (!(err instanceof AlreadyRunningError)) throw err;
+    log.error(`cannot start: ${err.message}`);
+    return undefined;
+  }
+}
+
 /** Registers `run`. */
 export function installRun(program: Command, ctx: CommandContext): void {
   addConfigOptions(
@@ -76,7 +100,8 @@ export function installRun(program: Command, ctx: CommandContext): void {
       level: config.observe.log_level,
     });
     for (const w of loaded.warnings) log.warn(w);
-    const hardening = await harden(config, log);
+    using lock = takeLock(config, log);
+    const hardening = lock && await harden(config, log);
     if (!hardening) {
       ctx.setStatus(EXIT.failure);
       return;

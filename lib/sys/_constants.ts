@@ -4,6 +4,8 @@
  * @module
  */
 
+/** Address family: local (unix domain) sockets. */
+export const AF_UNIX = 1;
 /** Address family: IPv4. */
 export const AF_INET = 2;
 /** Address family: IPv6. */
@@ -13,6 +15,8 @@ export const AF_NETLINK = 16;
 /** Address family: packet sockets (link layer). */
 export const AF_PACKET = 17;
 
+/** Socket type: stream. */
+export const SOCK_STREAM = 1;
 /** Socket type: datagram (for AF_PACKET: the kernel builds the L2 header). */
 export const SOCK_DGRAM = 2;
 /** Socket type: raw. */
@@ -40,6 +44,8 @@ export const SOL_NETLINK = 270;
 
 /** SOL_SOCKET: pending socket error (read clears it). */
 export const SO_ERROR = 4;
+/** SOL_SOCKET: credentials of the peer (`struct ucred`: pid, uid, gid). */
+export const SO_PEERCRED = 17;
 /** SOL_SOCKET: send buffer size. */
 export const SO_SNDBUF = 7;
 /** SOL_SOCKET: receive buffer size. */

@@ -98,6 +98,12 @@ export {
   signalAction,
 } from "./_process.ts";
 export {
+  type AbstractName,
+  abstractNameHolder,
+  holdAbstractName,
+  type PeerCredentials,
+} from "./_unix.ts";
+export {
   denySyscallsFilter,
   installSeccompFilter,
   nativeSeccompArch,
