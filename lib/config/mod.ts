@@ -26,3 +26,9 @@ export {
   redactedConfig,
 } from "./_load.ts";
 export { renderReference, updateReadme } from "./_reference.ts";
+export {
+  type ConfigChange,
+  diffConfig,
+  formatChange,
+  LIVE_FIELDS,
+} from "./_reload.ts";
