@@ -24,6 +24,18 @@ export {
   openAnnouncer,
 } from "./_announcer.ts";
 export {
+  carriesVipMarks,
+  type HoldBlock,
+  holdBlocks,
+  type Lifetimes,
+  ownAddressConflict,
+  ownSubnetAddresses,
+  type RequiredAddress,
+  secondariesOfVip,
+  subnetText,
+  vipEntries,
+} from "./_addresses.ts";
+export {
   type HolderLink,
   VipHolder,
   type VipHolderOptions,
