@@ -11,7 +11,7 @@
  */
 import type { Announcer, AnnounceTarget } from "../lib/announce/mod.ts";
 import type { Platform } from "../lib/daemon/mod.ts";
-import { formatMac, parseCidr, parseIPv4 } from "../lib/ip/mod.ts";
+import { formatMac, inSubnet, parseCidr, parseIPv4 } from "../lib/ip/mod.ts";
 import type {
   Address,
   AddressFilter,
@@ -35,6 +35,8 @@ import {
 import type { FakeClock } from "./fake_clock.ts";
 
 const FOREVER = 0xffffffff;
+/** IFA_F_SECONDARY. */
+const SECONDARY = 0x01;
 const IFF_UP = 0x1;
 const IFF_LOWER_UP = 0x10000;
 
@@ -44,6 +46,7 @@ export type FakeOp =
   | "listAddresses"
   | "replaceAddress"
   | "deleteAddress"
+  | "setLink"
   | "announce"
   | "openVrrpSocket"
   | "vrrpRecv";
@@ -329,6 +332,8 @@ export class FakeKernel {
   #nextIndex = 2;
   readonly #links = new Map<number, LinkRec>();
   #addrs: AddrRec[] = [];
+  /** `net.ipv4.conf.<if>.promote_secondaries` by link index (default off). */
+  readonly #promote = new Map<number, boolean>();
   readonly #watchers = new Set<FakeWatcher>();
   readonly #failures = new Map<FakeOp, number[]>();
 
@@ -406,6 +411,19 @@ export class FakeKernel {
     );
   }
 
+  /** Sets a link's `promote_secondaries` by hand (`sysctl -w`). */
+  setPromoteSecondaries(link: string, on: boolean): void {
+    const rec = this.#byName(link);
+    if (!rec) throw new Error(`${this.name}: no link ${link}`);
+    this.#promote.set(rec.link.index, on);
+  }
+
+  /** A link's `promote_secondaries`. */
+  promoteSecondaries(link: string): boolean {
+    const rec = this.#byName(link);
+    return rec !== undefined && (this.#promote.get(rec.link.index) ?? false);
+  }
+
   /** Removes an address by hand (`ip addr del`). */
   removeAddress(address: string): void {
     const r = this.#addrs.find((x) => x.address.address === address);
@@ -470,6 +488,15 @@ export class FakeKernel {
       addAddress: (o) =>
         this.#op("replaceAddress", () => this.#replace(o, true)),
       deleteAddress: (o) => this.#op("deleteAddress", () => this.#delete(o)),
+      promoteSecondaries: (ifindex) =>
+        this.#op("getLink", () => this.#promote.get(ifindex) ?? false),
+      setPromoteSecondaries: (ifindex, on) =>
+        this.#op("setLink", () => {
+          if (!this.#links.has(ifindex)) {
+            throw new SysError("set promote_secondaries", Errno.ENODEV);
+          }
+          this.#promote.set(ifindex, on);
+        }),
       close,
       [Symbol.dispose]: close,
     };
@@ -623,14 +650,19 @@ export class FakeKernel {
       x.address.address === address && x.address.ifindex === ifindex
     );
     if (!r) {
+      const family = address.includes(":") ? 6 : 4;
+      // IPv4: the first address of a subnet (same prefix length) is its
+      // primary, later ones are its secondaries.
+      const secondary = family === 4 &&
+        this.#subnetPeers(ifindex, address, prefixLength).length > 0;
       r = {
         address: {
           address,
           prefixLength,
-          family: address.includes(":") ? 6 : 4,
+          family,
           ifindex,
           label: "",
-          flags: 0,
+          flags: secondary ? SECONDARY : 0,
           validLft,
           preferredLft,
         },
@@ -643,7 +675,7 @@ export class FakeKernel {
       ...r.address,
       validLft,
       preferredLft,
-      flags: validLft === FOREVER ? 0x80 : 0,
+      flags: (r.address.flags & SECONDARY) | (validLft === FOREVER ? 0x80 : 0),
     };
     r.expiresAt = validLft === FOREVER
       ? null
@@ -659,6 +691,26 @@ export class FakeKernel {
     });
   }
 
+  /** The other IPv4 addresses of `address`'s subnet on the link. */
+  #subnetPeers(
+    ifindex: number,
+    address: string,
+    prefixLength: number,
+  ): AddrRec[] {
+    const bytes = parseIPv4(address);
+    return this.#addrs.filter((x) =>
+      x.address.ifindex === ifindex && x.address.family === 4 &&
+      x.address.address !== address &&
+      x.address.prefixLength === prefixLength &&
+      inSubnet(parseIPv4(x.address.address), bytes, prefixLength)
+    );
+  }
+
+  /**
+   * Deletes an address as the kernel does: deleting an IPv4 subnet's
+   * primary deletes its secondaries too, unless promote_secondaries is on
+   * for the link (then the first secondary becomes the primary).
+   */
   #dropAddress(r: AddrRec): void {
     r.expiry?.[Symbol.dispose]();
     this.#addrs = this.#addrs.filter((x) => x !== r);
@@ -667,6 +719,30 @@ export class FakeKernel {
       deleted: true,
       address: this.#snapshot(r),
     });
+    const a = r.address;
+    if (a.family !== 4 || (a.flags & SECONDARY) !== 0) return;
+    const secondaries = this.#subnetPeers(a.ifindex, a.address, a.prefixLength)
+      .filter((x) => (x.address.flags & SECONDARY) !== 0);
+    if (secondaries.length === 0) return;
+    if (this.#promote.get(a.ifindex) ?? false) {
+      const p = secondaries[0];
+      p.address = { ...p.address, flags: p.address.flags & ~SECONDARY };
+      this.#notify({
+        type: "address",
+        deleted: false,
+        address: this.#snapshot(p),
+      });
+      return;
+    }
+    for (const x of secondaries) {
+      x.expiry?.[Symbol.dispose]();
+      this.#addrs = this.#addrs.filter((y) => y !== x);
+      this.#notify({
+        type: "address",
+        deleted: true,
+        address: this.#snapshot(x),
+      });
+    }
   }
 
   #snapshot(r: AddrRec): Address {

@@ -31,6 +31,11 @@ import {
   openNetlinkTransport,
 } from "./_conn.ts";
 import {
+  decodeInetConf,
+  IPV4_DEVCONF_PROMOTE_SECONDARIES,
+  setInetConfRequest,
+} from "./_devconf.ts";
+import {
   decodeLinkMessage,
   getLinkByIndexRequest,
   getLinkByNameRequest,
@@ -104,6 +109,21 @@ export interface AddressOps {
   replaceAddress(options: AddressOptions): Promise<void>;
   /** Deletes exactly this address; see {@link DeleteAddressOptions}. */
   deleteAddress(options: DeleteAddressOptions): Promise<boolean>;
+  /**
+   * The interface's `net.ipv4.conf.<if>.promote_secondaries`: whether
+   * deleting a subnet's primary IPv4 address promotes a secondary instead
+   * of deleting them all.
+   */
+  promoteSecondaries(
+    ifindex: number,
+    options?: RequestOptions,
+  ): Promise<boolean>;
+  /** Sets the interface's `promote_secondaries` (needs CAP_NET_ADMIN). */
+  setPromoteSecondaries(
+    ifindex: number,
+    on: boolean,
+    options?: RequestOptions,
+  ): Promise<void>;
 }
 
 /**
@@ -320,6 +340,44 @@ export class RouteSocket implements RouteClient {
       if (errno !== Errno.ENODEV) throw err;
       throw await this.#missingLink(op, `#${options.ifindex}`, options);
     }
+  }
+
+  /** The interface's IPv4 `promote_secondaries` (false without IPv4 settings). */
+  async promoteSecondaries(
+    ifindex: number,
+    options: RequestOptions = {},
+  ): Promise<boolean> {
+    checkIfindex(ifindex);
+    const op = `get IPv4 settings of ${ifaceText(ifindex)}`;
+    const msgs = await this.#conn.request(
+      op,
+      (seq) => getLinkByIndexRequest(seq, ifindex),
+      { dump: false, ...options },
+    );
+    const link = msgs.find((m) => m.header.type === RTM_NEWLINK);
+    const conf = link && decodeInetConf(link.payload);
+    return (conf?.[IPV4_DEVCONF_PROMOTE_SECONDARIES - 1] ?? 0) !== 0;
+  }
+
+  /** Sets the interface's IPv4 `promote_secondaries`. */
+  async setPromoteSecondaries(
+    ifindex: number,
+    on: boolean,
+    options: RequestOptions = {},
+  ): Promise<void> {
+    checkIfindex(ifindex);
+    const op = `set promote_secondaries=${on ? 1 : 0} on ${ifaceText(ifindex)}`;
+    await this.#conn.request(
+      op,
+      (seq) =>
+        setInetConfRequest(
+          seq,
+          ifindex,
+          IPV4_DEVCONF_PROMOTE_SECONDARIES,
+          on ? 1 : 0,
+        ),
+      { dump: false, ...options },
+    );
   }
 
   async #newAddress(

@@ -64,4 +64,8 @@ await serveAgent({
   addAddress: (a: AddressOptions) => withRoute((r) => r.addAddress(a)),
   deleteAddress: (a: DeleteAddressOptions) =>
     withRoute((r) => r.deleteAddress(a)),
+  promoteSecondaries: (a: { ifindex: number }) =>
+    withRoute((r) => r.promoteSecondaries(a.ifindex)),
+  setPromoteSecondaries: (a: { ifindex: number; on: boolean }) =>
+    withRoute((r) => r.setPromoteSecondaries(a.ifindex, a.on)),
 });

@@ -381,3 +381,46 @@ Deno.test({
       assert.deepEqual(order, [...order].sort((a, b) => a - b), "in order");
     }),
 });
+
+Deno.test({
+  name:
+    "promote_secondaries: read and set by netlink, as sysctl sees it; deleting a primary then promotes",
+  ignore,
+  fn: () =>
+    withNode(async ({ ns, agent, eth0 }) => {
+      const sysctl = async () =>
+        (await ip(
+          "netns",
+          "exec",
+          ns,
+          "cat",
+          "/proc/sys/net/ipv4/conf/eth0/promote_secondaries",
+        )).trim();
+      await ip(
+        "netns",
+        "exec",
+        ns,
+        "sysctl",
+        "-qw",
+        "net.ipv4.conf.eth0.promote_secondaries=0",
+      );
+      assert.equal(
+        await agent.call("promoteSecondaries", { ifindex: eth0 }),
+        false,
+      );
+      await agent.call("setPromoteSecondaries", { ifindex: eth0, on: true });
+      assert.equal(await sysctl(), "1");
+      assert.equal(
+        await agent.call("promoteSecondaries", { ifindex: eth0 }),
+        true,
+      );
+      // What it is for: the primary goes, its secondary stays (promoted).
+      await ip("-n", ns, "addr", "add", "10.77.0.6/24", "dev", "eth0");
+      await ip("-n", ns, "addr", "del", `${HOST4}/24`, "dev", "eth0");
+      const left = await findAddr(ns, "10.77.0.6");
+      assert.ok(left, "the secondary went with the primary");
+      assert.equal(left.secondary ?? false, false);
+      await agent.call("setPromoteSecondaries", { ifindex: eth0, on: false });
+      assert.equal(await sysctl(), "0");
+    }),
+});
