@@ -9,12 +9,21 @@
  * holder a netlink socket of its own, so that no other request ever delays
  * a refresh.
  *
+ * Before every claim and every refresh it reads the interface's addresses:
+ * a `guard` (the daemon's: a source address, an own address in the VIP's
+ * subnet) may forbid holding the VIP, and then a refresh gives it up at
+ * once. A VIP that became its subnet's primary is put back behind the
+ * node's address, and removing it never takes a node address along (see
+ * {@link VipHolder.release}). Its kernel operations run one at a time, so
+ * a refresh can never re-add a VIP that a release is removing.
+ *
  * @module
  */
 import { type Clock, systemClock } from "../clock/mod.ts";
 import type { Cidr } from "../ip/mod.ts";
-import type { AddressOps } from "../netlink/mod.ts";
+import type { Address, AddressOps } from "../netlink/mod.ts";
 import { type Logger, silentLogger } from "../observe/mod.ts";
+import { secondariesOfVip, vipEntries } from "./_addresses.ts";
 import {
   announceBurst,
   type Announcer,
@@ -58,12 +67,28 @@ export interface VipHolderOptions {
   clock?: Clock;
   /** Called when a lifetime refresh fails (the link may be gone). */
   onRefreshError?: (err: Error) => void;
+  /**
+   * Why the VIP must not be held with these addresses on the interface,
+   * or null when it may. Checked before every claim and every refresh.
+   */
+  guard?: (addrs: readonly Address[]) => string | null;
+  /** Called after a refresh gave the VIP up because the guard said no. */
+  onLost?: (reason: string) => void;
   /** Called after each announcement round started (metrics). */
   onAnnounce?: () => void;
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Thrown by {@link VipHolder.claim} when the guard forbids the VIP. */
+export class HoldRefusedError extends Error {
+  /** `message` is the guard's reason. */
+  constructor(message: string) {
+    super(message);
+    this.name = "HoldRefusedError";
+  }
 }
 
 /** Adds, refreshes, announces and removes one VIP on one interface. */
@@ -77,6 +102,7 @@ export class VipHolder implements AsyncDisposable {
   #burst?: AbortController;
   #announcer?: Announcer;
   #refreshFailing = false;
+  #serial: Promise<unknown> = Promise.resolve();
 
   /** A holder that holds nothing yet. */
   constructor(options: VipHolderOptions) {
@@ -114,54 +140,105 @@ export class VipHolder implements AsyncDisposable {
     });
   }
 
+  /** Runs kernel operations one at a time, in call order. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  #addresses(): Promise<Address[]> {
+    return this.#o.route.listAddresses({
+      link: this.#link.index,
+      family: this.#o.vip.family,
+    });
+  }
+
   /**
-   * Takes the VIP: adds it, starts the lifetime refresh and the periodic
-   * re-announcement. Throws the kernel's error when it refuses; then
+   * Takes the VIP: checks the guard, adds it, starts the lifetime refresh
+   * and the periodic re-announcement. Throws a {@link HoldRefusedError}
+   * when the guard says no, the kernel's error when it refuses; then
    * nothing is held. `keepAlive: false` is a one-shot add (`ha-vip vip
    * add`) that expires by itself.
    */
-  async claim(options: { keepAlive?: boolean } = {}): Promise<void> {
-    await this.#write();
-    this.#held = true;
-    if (options.keepAlive === false) return;
-    this.#refreshFailing = false;
-    this.#stopTimers();
-    // At least three refreshes per lifetime: one late timer is harmless.
-    const every = this.#o.refreshEveryMs ??
-      Math.min(1000, (this.#o.lifetimeS * 1000) / 3);
-    this.#timers.push(this.#clock.interval(every, () => void this.refresh()));
-    if (this.#o.reannounceEveryMs > 0) {
+  claim(options: { keepAlive?: boolean } = {}): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#o.guard) {
+        const why = this.#o.guard(await this.#addresses());
+        if (why !== null) throw new HoldRefusedError(why);
+      }
+      // Held from before the write: the kernel's notification of it must
+      // never look like a VIP nobody claimed.
+      this.#held = true;
+      try {
+        await this.#write();
+      } catch (err) {
+        this.#held = false;
+        throw err;
+      }
+      if (options.keepAlive === false) return;
+      this.#refreshFailing = false;
+      this.#stopTimers();
+      // At least three refreshes per lifetime: one late timer is harmless.
+      const every = this.#o.refreshEveryMs ??
+        Math.min(1000, (this.#o.lifetimeS * 1000) / 3);
       this.#timers.push(
-        this.#clock.interval(
-          this.#o.reannounceEveryMs,
-          () => void this.announce(1),
-        ),
+        this.#clock.interval(every, () => void this.refresh()),
       );
-    }
+      if (this.#o.reannounceEveryMs > 0) {
+        this.#timers.push(
+          this.#clock.interval(
+            this.#o.reannounceEveryMs,
+            () => void this.announce(1),
+          ),
+        );
+      }
+    });
   }
 
-  /** Resets the valid lifetime (called every second while held). */
-  async refresh(): Promise<void> {
-    if (!this.#held) return;
-    try {
-      await this.#write();
-      if (this.#refreshFailing) {
-        this.#log.info("VIP lifetime refresh works again", {
-          vip: this.description,
-        });
+  /**
+   * Resets the valid lifetime (every second while held, and at once when
+   * the VIP was seen to vanish): re-adds a VIP deleted behind our back,
+   * puts a VIP that became its subnet's primary back behind the node's
+   * address, and gives the VIP up when the guard says no.
+   */
+  refresh(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (!this.#held) return;
+      try {
+        const addrs = await this.#addresses();
+        const why = this.#o.guard?.(addrs) ?? null;
+        if (why !== null) {
+          await this.#release(addrs);
+          this.#o.onLost?.(why);
+          return;
+        }
+        if (secondariesOfVip(this.#o.vip, addrs).length > 0) {
+          this.#log.warn(
+            "the VIP had become its subnet's primary address; re-adding it behind the node's own",
+            { vip: this.description },
+          );
+          await this.#delete(addrs);
+        }
+        await this.#write();
+        if (this.#refreshFailing) {
+          this.#log.info("VIP lifetime refresh works again", {
+            vip: this.description,
+          });
+        }
+        this.#refreshFailing = false;
+      } catch (err) {
+        // Log once per failure streak: a gone link would log every second.
+        if (!this.#refreshFailing) {
+          this.#log.error("cannot refresh the VIP lifetime", {
+            vip: this.description,
+            error: errorText(err),
+          });
+        }
+        this.#refreshFailing = true;
+        this.#o.onRefreshError?.(err as Error);
       }
-      this.#refreshFailing = false;
-    } catch (err) {
-      // Log once per failure streak: a gone link would log every second.
-      if (!this.#refreshFailing) {
-        this.#log.error("cannot refresh the VIP lifetime", {
-          vip: this.description,
-          error: errorText(err),
-        });
-      }
-      this.#refreshFailing = true;
-      this.#o.onRefreshError?.(err as Error);
-    }
+    });
   }
 
   /**
@@ -208,24 +285,101 @@ export class VipHolder implements AsyncDisposable {
 
   /**
    * Removes the VIP (exactly this address: netlink delete with IFA_LOCAL)
-   * and stops refreshing. A VIP that is already gone is fine.
+   * and stops refreshing. A VIP that is already gone is fine. If the VIP
+   * is its subnet's primary with node addresses as its secondaries, and
+   * `promote_secondaries` is off, deleting it would delete them too: it is
+   * turned on for that one deletion (and said so), then set back.
    */
-  async release(): Promise<void> {
+  release(): Promise<void> {
+    return this.#exclusive(() => this.#release());
+  }
+
+  async #release(addrs?: readonly Address[]): Promise<void> {
     this.#held = false;
     this.#stopTimers();
     this.#dropAnnouncer();
-    await this.#o.route.deleteAddress({
+    await this.#delete(addrs);
+  }
+
+  /** Deletes the VIP without taking a node address along. */
+  async #delete(known?: readonly Address[]): Promise<void> {
+    const target = {
       ifindex: this.#link.index,
       address: this.#o.vip.address,
       prefixLength: this.#o.vip.prefixLength,
       ignoreMissing: true,
+    };
+    let addrs = known;
+    try {
+      addrs ??= await this.#addresses();
+    } catch {
+      // Cannot look (the link is gone?): deleting exactly it is all we can do.
+      addrs = [];
+    }
+    const taken = secondariesOfVip(this.#o.vip, addrs);
+    const route = this.#o.route;
+    if (
+      taken.length === 0 || await route.promoteSecondaries(this.#link.index)
+    ) {
+      await route.deleteAddress(target);
+      return;
+    }
+    const names = taken.map((a) => `${a.address}/${a.prefixLength}`).join(", ");
+    this.#log.warn(
+      `the VIP is its subnet's primary address with ${names} as secondaries: ` +
+        `turning promote_secondaries on for ${this.#link.name} while removing it, so that ${names} stay`,
+      { vip: this.description },
+    );
+    await route.setPromoteSecondaries(this.#link.index, true);
+    try {
+      await route.deleteAddress(target);
+    } finally {
+      await route.setPromoteSecondaries(this.#link.index, false);
+      this.#log.info(`promote_secondaries of ${this.#link.name} is 0 again`);
+    }
+  }
+
+  /**
+   * The VIP's address as configured on the interface right now, at the
+   * VIP's prefix length (any holder's, or a hand-made one), if any.
+   */
+  leftover(): Promise<Address | undefined> {
+    return this.#exclusive(async () =>
+      vipEntries(this.#o.vip, await this.#addresses()).find((a) =>
+        a.prefixLength === this.#o.vip.prefixLength
+      )
+    );
+  }
+
+  /**
+   * Removes the VIP's address from the interface while this holder does
+   * not hold it (a VIP added by hand on a backup answers ARP next to the
+   * master's). Resolves what was removed (nothing while held).
+   */
+  removeStray(): Promise<Address[]> {
+    return this.#exclusive(async () => {
+      if (this.#held) return [];
+      const addrs = await this.#addresses();
+      const stray = vipEntries(this.#o.vip, addrs);
+      for (const a of stray) {
+        if (a.prefixLength === this.#o.vip.prefixLength) {
+          await this.#delete(addrs);
+        } else {
+          await this.#o.route.deleteAddress({
+            ifindex: this.#link.index,
+            address: a.address,
+            prefixLength: a.prefixLength,
+            ignoreMissing: true,
+          });
+        }
+      }
+      return stray;
     });
   }
 
   /** Whether the VIP is configured on the interface right now (any holder). */
   async present(): Promise<boolean> {
-    const addrs = await this.#o.route.listAddresses({ link: this.#link.index });
-    return addrs.some((a) => a.address === this.#o.vip.address);
+    return (await this.leftover()) !== undefined;
   }
 
   /**

@@ -37,6 +37,7 @@ export {
 } from "./_addresses.ts";
 export {
   type HolderLink,
+  HoldRefusedError,
   VipHolder,
   type VipHolderOptions,
 } from "./_holder.ts";

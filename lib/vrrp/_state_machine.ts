@@ -74,6 +74,12 @@ export interface EligibilityBlock {
   readonly reason: string;
   /** When it lifts by itself, or null to wait for its input. */
   readonly untilMs: number | null;
+  /**
+   * Holding the VIP is itself the harm (the node cannot advertise; the VIP
+   * would be its subnet's primary address): a holder drops it at once,
+   * without make-before-break, and the fallback policy does not apply.
+   */
+  readonly immediate?: boolean;
 }
 
 /** Phases: the RFC's three states plus the leaving master and the end. */
@@ -154,7 +160,12 @@ export type VrrpEvent =
     eligible: boolean;
     reason?: string;
     cause?: string;
-    /** Not eligible for this long only (a planned handoff); then it lifts. */
+    /** See {@link EligibilityBlock.immediate}. */
+    immediate?: boolean;
+    /**
+     * Not eligible for this long only (a planned handoff, a failed send);
+     * then it lifts.
+     */
     forMs?: number;
   }
   /**
@@ -315,7 +326,13 @@ function advertIntervalMs(state: VrrpState): number {
 
 /** May our master-down timer run at all (and so lead to master)? */
 function mayTakeOver(state: VrrpState): boolean {
+  if (hardBlocked(state)) return false;
   return state.eligible || state.config.noneEligiblePolicy === "fallback";
+}
+
+/** A block that forbids holding the VIP at all, fallback or not. */
+function hardBlocked(state: VrrpState): boolean {
+  return state.blocks.some((b) => b.immediate === true);
 }
 
 /** The earliest pending deadline of `state`, or null. */
@@ -334,8 +351,11 @@ function result(state: VrrpState, actions: VrrpAction[]): StepResult {
   return { state, actions, nextDeadlineMs: nextDeadline(state) };
 }
 
+/** Why this node may not hold the VIP, for log lines. */
 function notReady(state: VrrpState): string {
-  return `health not ready: ${state.ineligibleReason}`;
+  return state.blocks[0]?.cause === HEALTH
+    ? `health not ready: ${state.ineligibleReason}`
+    : state.ineligibleReason;
 }
 
 function enterBackup(
@@ -775,8 +795,12 @@ function onEligibility(state: VrrpState, ev: EligibilityEvent): StepResult {
   const old = state.blocks.find((b) => b.cause === cause);
   // Same verdict, maybe a new reason: keep the reason current for logs.
   const reason = ev.reason ?? old?.reason ?? "unknown";
-  const untilMs = ev.forMs === undefined ? null : ev.nowMs + ev.forMs;
-  return withBlock(state, ev.nowMs, { cause, reason, untilMs });
+  return withBlock(state, ev.nowMs, {
+    cause,
+    reason,
+    untilMs: ev.forMs === undefined ? null : ev.nowMs + ev.forMs,
+    immediate: ev.immediate,
+  });
 }
 
 /** Sets (replaces) the block of `block.cause`. */
@@ -802,6 +826,15 @@ function withBlocks(
   const eligible = blocks.length === 0;
   const reason = eligible ? "" : blocks[0].reason;
   const blocked = { ...state, blocks };
+  if (holdsVip(state) && blocks.some((b) => b.immediate === true)) {
+    const hard = blocks.find((b) => b.immediate === true)!;
+    return dropVip(
+      state,
+      { ...blocked, eligible, ineligibleReason: reason },
+      nowMs,
+      hard.reason,
+    );
+  }
   if (eligible === state.eligible) {
     return result(
       reason === state.ineligibleReason
@@ -812,6 +845,27 @@ function withBlocks(
   }
   const next: VrrpState = { ...blocked, eligible, ineligibleReason: reason };
   return eligibilityChanged(state, next, nowMs);
+}
+
+/**
+ * A holder under an immediate block: the VIP goes now, with priority 0 so
+ * that a backup takes over after its skew time (if this node can still
+ * send at all); a leaving node just stops.
+ */
+function dropVip(
+  state: VrrpState,
+  next: VrrpState,
+  nowMs: number,
+  reason: string,
+): StepResult {
+  if (state.phase === "leaving") {
+    return stop(next, reason, [{ type: "removeVip" }]);
+  }
+  return result(enterBackup(next, nowMs, next.masterAdverIntervalMs, null), [
+    { type: "stateChange", from: state.phase, to: "backup", reason },
+    { type: "send", priority: 0 },
+    { type: "removeVip" },
+  ]);
 }
 
 /** What a change of eligibility does in each phase (`state` is before it). */

@@ -709,3 +709,63 @@ Deno.test("an eligibility block with a duration lifts itself (a planned handoff)
   d.advance(t + 60_000);
   assert.equal(d.state.eligible, true, "lifted at its time");
 });
+
+Deno.test("an immediate block (cannot advertise) drops the VIP at once: no make-before-break, no health prefix", () => {
+  const d = master();
+  const t = d.now + 10;
+  const out = d.at(t, {
+    type: "eligibility",
+    cause: "source",
+    eligible: false,
+    immediate: true,
+    reason: "cannot advertise: no source address (10.0.0.10 is not on eth0)",
+  });
+  assert.deepEqual(types(out), ["stateChange", "send:0", "removeVip"]);
+  assert.equal(
+    reasonOf(out),
+    "cannot advertise: no source address (10.0.0.10 is not on eth0)",
+  );
+  assert.equal(d.state.phase, "backup");
+  assert.equal(d.state.masterDownAt, null, "no takeover while blocked");
+  assert.equal(holdsVip(d.state), false);
+  // Back: eligible, the timer starts in full, master again.
+  d.at(t + 100, { type: "eligibility", cause: "source", eligible: true });
+  assert.equal(d.state.masterDownAt, t + 100 + MDI);
+  d.advance(t + 100 + MDI);
+  assert.equal(d.state.phase, "master");
+});
+
+Deno.test("an immediate block also ends a make-before-break that health started", () => {
+  const d = master();
+  d.at(d.now + 10, { type: "eligibility", eligible: false, reason: "etcd" });
+  assert.equal(d.state.phase, "yielding");
+  const out = d.at(d.now + 20, {
+    type: "eligibility",
+    cause: "subnet",
+    eligible: false,
+    immediate: true,
+    reason: "no own address in the VIP's subnet",
+  });
+  assert.deepEqual(types(out), ["stateChange", "send:0", "removeVip"]);
+  assert.equal(d.state.phase, "backup");
+  // The standing reason shown is the more pressing one.
+  assert.equal(d.state.ineligibleReason, "no own address in the VIP's subnet");
+});
+
+Deno.test("an immediate block overrides the fallback policy, and a timed one lifts by itself", () => {
+  const d = new Driver({ noneEligiblePolicy: "fallback" });
+  d.at(0, { type: "startup" });
+  d.at(10, {
+    type: "eligibility",
+    cause: "send",
+    eligible: false,
+    immediate: true,
+    forMs: 5000,
+    reason: "cannot advertise from 10.0.0.10: ENETUNREACH",
+  });
+  assert.equal(d.state.masterDownAt, null, "fallback must not hold it");
+  assert.equal(d.state.blocks[0].untilMs, 5010);
+  d.advance(5010);
+  assert.equal(d.state.eligible, true);
+  assert.equal(d.state.masterDownAt, 5010 + MDI);
+});
