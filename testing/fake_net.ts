@@ -384,10 +384,14 @@ export class FakeKernel {
     this.#notify({ type: "link", deleted: false, link: rec.link });
   }
 
-  /** Deletes a link and its addresses. */
+  /**
+   * Deletes a link and its addresses, in the kernel's order: the link goes
+   * down, its addresses go, then the link.
+   */
   deleteLink(name: string): void {
     const rec = this.#byName(name);
     if (!rec) throw new Error(`${this.name}: no link ${name}`);
+    if (rec.link.up) this.setLink(name, { up: false });
     for (
       const a of this.#addrs.filter((r) => r.address.ifindex === rec.link.index)
     ) {

@@ -82,6 +82,16 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What {@link VipHolder.reconcile} did. */
+export interface Reconciled {
+  /** Addresses equal to the VIP's it removed (the VIP was not held). */
+  removed: Address[];
+  /** It added the held VIP again (it had vanished). */
+  readded: boolean;
+  /** Whether the VIP is on the interface now. */
+  present: boolean;
+}
+
 /** Thrown by {@link VipHolder.claim} when the guard forbids the VIP. */
 export class HoldRefusedError extends Error {
   /** `message` is the guard's reason. */
@@ -352,28 +362,39 @@ export class VipHolder implements AsyncDisposable {
   }
 
   /**
-   * Removes the VIP's address from the interface while this holder does
-   * not hold it (a VIP added by hand on a backup answers ARP next to the
-   * master's). Resolves what was removed (nothing while held).
+   * Makes the kernel agree with this holder. While not held, every address
+   * equal to the VIP's is removed (a VIP added by hand on a backup answers
+   * ARP next to the master's). While held and missing (deleted behind our
+   * back), it is added again, guard permitting. Resolves what it did and
+   * whether the VIP is on the interface now.
    */
-  removeStray(): Promise<Address[]> {
+  reconcile(): Promise<Reconciled> {
     return this.#exclusive(async () => {
-      if (this.#held) return [];
       const addrs = await this.#addresses();
-      const stray = vipEntries(this.#o.vip, addrs);
-      for (const a of stray) {
-        if (a.prefixLength === this.#o.vip.prefixLength) {
-          await this.#delete(addrs);
-        } else {
-          await this.#o.route.deleteAddress({
-            ifindex: this.#link.index,
-            address: a.address,
-            prefixLength: a.prefixLength,
-            ignoreMissing: true,
-          });
+      const entries = vipEntries(this.#o.vip, addrs);
+      if (!this.#held) {
+        for (const a of entries) {
+          if (a.prefixLength === this.#o.vip.prefixLength) {
+            await this.#delete(addrs);
+          } else {
+            await this.#o.route.deleteAddress({
+              ifindex: this.#link.index,
+              address: a.address,
+              prefixLength: a.prefixLength,
+              ignoreMissing: true,
+            });
+          }
         }
+        return { removed: entries, readded: false, present: false };
       }
-      return stray;
+      const mine = entries.some((a) =>
+        a.prefixLength === this.#o.vip.prefixLength
+      );
+      if (mine || this.#o.guard?.(addrs)) {
+        return { removed: [], readded: false, present: mine };
+      }
+      await this.#write();
+      return { removed: [], readded: true, present: true };
     });
   }
 

@@ -38,6 +38,7 @@ export {
 export {
   type HolderLink,
   HoldRefusedError,
+  type Reconciled,
   VipHolder,
   type VipHolderOptions,
 } from "./_holder.ts";

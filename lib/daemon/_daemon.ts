@@ -6,8 +6,13 @@
  * the daemon.
  *
  * Invariants kept here:
+ * - A VIP equal to an address the node has (without ha-vip's marks) is
+ *   refused at start: removing it would take the node's address.
  * - A VIP left on the interface by a crashed predecessor is removed at start
  *   (this node is never master at start).
+ * - The VIP is held only while the host allows it (the backend's source
+ *   address, an own address in the VIP's subnet), and the kernel's VIP
+ *   follows the election (a VIP added by hand on a backup goes).
  * - Whatever ends the daemon, a VIP it holds is removed before it returns;
  *   if even that fails, the VIP's valid lifetime removes it within seconds.
  *
@@ -27,9 +32,10 @@ import {
 } from "../election/mod.ts";
 import type { HealthMonitor, ProbeFunction } from "../health/mod.ts";
 import { type Cidr, parseCidr } from "../ip/mod.ts";
-import type { Address, Link, RouteClient } from "../netlink/mod.ts";
+import type { Link, RouteClient } from "../netlink/mod.ts";
 import { type Logger, Metrics } from "../observe/mod.ts";
 import { isNotExist } from "../sys/mod.ts";
+import { AddressFollower, HoldConditions } from "./_hold.ts";
 import { LinkWatcher } from "./_link_watcher.ts";
 import {
   healthStatus,
@@ -45,9 +51,9 @@ import {
   electionHost,
   holderLink,
   openVipHolder,
+  refuseOwnAddress,
   releaseIfHeld,
   removeStaleVip,
-  warnIfPrimary,
 } from "./_vip.ts";
 
 /** Options of {@link runDaemon}. */
@@ -124,11 +130,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await using stack = new PartStack(run.log);
   const route = stack.use(platform.openRoute());
   const link = await findLink(route, config.interface);
-  await warnIfPrimary(route, link, run.vip, run.log);
-  const holder = openVipHolder(stack, { ...run, link });
-  await removeStaleVip(holder, run.log);
-  const elector = stack.use(
-    await createElector(backend, run, { route, link, holder }),
+  const { holder, elector, follower, ifindex } = await startVipParts(
+    stack,
+    run,
+    { route, link, backend },
   );
   const health = startHealth(stack, elector, {
     config,
@@ -138,15 +143,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log: run.log,
     metrics: run.metrics,
   });
-  const presence = startLinkWatcher(stack, run, {
+  startLinkWatcher(stack, run, {
     route,
     link,
     holder,
     elector,
+    follower,
+    onIndex: (index) => ifindex.current = index,
   });
   listenForSignals(stack, signalSources(options), elector, run.log);
   // The /status document, also what SIGUSR1 dumps into the log.
-  const status = () => statusDocument(run, holder, elector, health, presence);
+  const status = () => statusDocument(run, holder, elector, health, follower);
   stack.defer(provideStateDump(status));
   if (config.observe.metrics_address) {
     startObservability(stack, {
@@ -166,6 +173,55 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await elector.run();
   run.log.info("ha-vip stopped");
   return 0;
+}
+
+/**
+ * The announce and election parts, and the address follower that keeps
+ * them on the host's addresses. Refuses a VIP that is the node's own
+ * address and clears a leftover VIP before anything else.
+ */
+async function startVipParts(
+  stack: PartStack,
+  run: Run,
+  o: {
+    route: RouteClient;
+    link: Link;
+    backend: ElectionBackend<ElectionStatus>;
+  },
+) {
+  await refuseOwnAddress(o.route, o.link, run.vip);
+  const conditions = new HoldConditions(run.vip, o.link.name);
+  // The holder tells the follower when it gave the VIP up; both need
+  // each other, so the follower is filled in below.
+  const late: { follower?: AddressFollower } = {};
+  const holder = openVipHolder(stack, {
+    ...run,
+    link: o.link,
+    conditions,
+    onLost: () => void late.follower?.check(),
+  });
+  await removeStaleVip(holder, run.log);
+  const elector = stack.use(
+    await createElector(o.backend, run, {
+      route: o.route,
+      link: o.link,
+      holder,
+      conditions,
+    }),
+  );
+  const ifindex = { current: o.link.index };
+  const follower = late.follower = new AddressFollower({
+    route: o.route,
+    ifindex: () => ifindex.current,
+    conditions,
+    holder,
+    elector,
+    log: run.log,
+    metrics: run.metrics,
+  });
+  stack.defer(() => follower.stop());
+  await follower.check();
+  return { holder, elector, follower, ifindex };
 }
 
 function pickBackend(
@@ -198,14 +254,19 @@ async function findLink(route: RouteClient, name: string): Promise<Link> {
 async function createElector(
   backend: ElectionBackend<ElectionStatus>,
   run: Run,
-  o: { route: RouteClient; link: Link; holder: VipHolder },
+  o: {
+    route: RouteClient;
+    link: Link;
+    holder: VipHolder;
+    conditions: HoldConditions;
+  },
 ): Promise<Elector<ElectionStatus>> {
   try {
     return await backend.create({
       config: run.config,
       link: o.link,
       route: o.route,
-      host: electionHost(o.holder, run),
+      host: electionHost(o.holder, o.conditions, run),
       clock: run.platform.clock,
     });
   } catch (err) {
@@ -223,14 +284,20 @@ function signalSources(options: DaemonOptions): SignalSource[] {
   return sources;
 }
 
-/** What the link watcher feeds: logs, the holder, the elector. */
+/** What the link watcher feeds: logs, the holder, the elector, the follower. */
 function startLinkWatcher(
   stack: PartStack,
   run: Run,
-  o: { route: RouteClient; link: Link; holder: VipHolder; elector: Elector },
-): VipPresence {
+  o: {
+    route: RouteClient;
+    link: Link;
+    holder: VipHolder;
+    elector: Elector;
+    follower: AddressFollower;
+    onIndex: (index: number) => void;
+  },
+): void {
   const name = run.config.interface;
-  const presence = new VipPresence(run.vip.address);
   const watcher = stack.use(
     new LinkWatcher({
       name,
@@ -242,14 +309,16 @@ function startLinkWatcher(
       log: run.log,
       onLink: (state, changed) => {
         if (changed) reportLink(run.log, name, state, o.holder);
+        if (state.link !== null && state.up) o.onIndex(state.link.index);
         o.elector.linkChanged(state);
+        // A resync re-reads the addresses too: notifications may be lost.
+        void o.follower.check();
       },
-      onAddress: (a, deleted) => presence.update(a, deleted),
+      onAddress: () => void o.follower.check(),
     }),
   );
   if (!watcher.tracked.up) o.elector.linkChanged(downAtStart(o.link));
   watcher.start();
-  return presence;
 }
 
 function downAtStart(link: Link): LinkState {
@@ -275,35 +344,21 @@ function reportLink(
   else log.warn(`interface ${name} is down: ${state.reason}`);
 }
 
-/** Whether the kernel has the VIP, as address notifications tell. */
-class VipPresence {
-  #present: boolean | null = null;
-
-  constructor(readonly vip: string) {}
-
-  get present(): boolean | null {
-    return this.#present;
-  }
-
-  update(a: Address, deleted: boolean): void {
-    if (a.address === this.vip) this.#present = !deleted;
-  }
-}
-
 function statusDocument(
   run: Run,
   holder: VipHolder,
   elector: Elector<ElectionStatus>,
   health: HealthMonitor | undefined,
-  presence: VipPresence,
+  follower: AddressFollower,
 ): StatusDocument {
   return {
     node: run.config.election.node_name,
     vip: run.config.vip,
     interface: run.config.interface,
     uptime_s: Math.round((run.platform.clock.now() - run.started) / 1000),
-    holding: holder.held,
-    vip_on_interface: presence.present,
+    // What the kernel has, not what the holder believes.
+    holding: follower.present ?? holder.held,
+    vip_on_interface: follower.present,
     election: elector.status(),
     health: healthStatus(health),
   };

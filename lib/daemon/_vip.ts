@@ -1,22 +1,25 @@
 /**
  * The announce stage as the daemon wires it: the VIP holder on a netlink
- * socket of its own, the clean-up of a VIP a crashed predecessor left, the
- * warning for a VIP outside the interface's subnets, and the
+ * socket of its own, the refusal of a VIP that is the node's own address,
+ * the clean-up of a VIP a crashed predecessor left, and the
  * {@link ElectionHost} through which the elector moves the VIP.
  *
  * @module
  */
-import { type HolderLink, VipHolder } from "../announce/mod.ts";
-import type { Config } from "../config/mod.ts";
+import {
+  carriesVipMarks,
+  type HolderLink,
+  ownAddressConflict,
+  VipHolder,
+} from "../announce/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
 import type { ElectionHost } from "../election/mod.ts";
-import { type Cidr, inSubnet, parseIP } from "../ip/mod.ts";
-import type { Link, RouteClient } from "../netlink/mod.ts";
+import type { Cidr } from "../ip/mod.ts";
+import type { Address, Link, RouteClient } from "../netlink/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
+import type { HoldConditions } from "./_hold.ts";
 import type { PartStack } from "./_parts.ts";
 import type { Platform } from "./_platform.ts";
-
-const HELD = "havip_vip_held";
-const HELD_HELP = "1 while this node has the VIP configured.";
 
 /** The holder's view of a link. */
 export function holderLink(link: Link): HolderLink {
@@ -37,6 +40,10 @@ export interface VipPartOptions {
   log: Logger;
   /** Where it counts. */
   metrics: Metrics;
+  /** What the host must offer while the VIP is held (the holder's guard). */
+  conditions: HoldConditions;
+  /** Called when a refresh gave the VIP up (the guard said no). */
+  onLost: () => void;
 }
 
 /**
@@ -61,6 +68,11 @@ export function openVipHolder(
       log: o.log,
       clock: o.platform.clock,
       openAnnouncer: o.platform.openAnnouncer,
+      guard: o.conditions.guard,
+      onLost: (reason) => {
+        o.log.warn("gave the VIP up", { vip: o.vip.address, reason });
+        o.onLost();
+      },
       onAnnounce: () =>
         o.metrics.inc(
           "havip_announcements_total",
@@ -68,19 +80,39 @@ export function openVipHolder(
         ),
     }),
   );
-  o.metrics.set(HELD, HELD_HELP, 0);
   return holder;
 }
 
 /**
+ * Refuses a VIP that is already an address of the interface without
+ * ha-vip's marks: the node's own (a usage error, exit 2). Removing it as a
+ * "leftover" at start, or when the node steps down, would take the node's
+ * address.
+ */
+export async function refuseOwnAddress(
+  route: RouteClient,
+  link: Link,
+  vip: Cidr,
+): Promise<void> {
+  const addrs = await route.listAddresses({ link: link.index });
+  const conflict = ownAddressConflict(vip, addrs, link.name);
+  if (conflict !== null) {
+    throw new ConfigError([{ path: "vip", message: conflict }]);
+  }
+}
+
+/**
  * A VIP still configured here was left by a crashed or killed predecessor:
- * this node is not master yet, so it must not answer for it.
+ * this node is not master yet, so it must not answer for it. Only an
+ * address with ha-vip's marks is ever removed (see {@link refuseOwnAddress}
+ * for the others).
  */
 export async function removeStaleVip(
   holder: VipHolder,
   log: Logger,
 ): Promise<boolean> {
-  if (!(await holder.present())) return false;
+  const left: Address | undefined = await holder.leftover();
+  if (left === undefined || !carriesVipMarks(left)) return false;
   await holder.release();
   log.warn("removed a VIP left on the interface by a previous run", {
     vip: holder.description,
@@ -88,35 +120,10 @@ export async function removeStaleVip(
   return true;
 }
 
-/**
- * Without an address of its own in the VIP's subnet, the VIP becomes the
- * subnet's primary address on the interface; deleting a primary also
- * deletes the secondaries of that subnet unless promote_secondaries is on.
- */
-export async function warnIfPrimary(
-  route: RouteClient,
-  link: Link,
-  vip: Cidr,
-  log: Logger,
-): Promise<void> {
-  const own = (await route.listAddresses({
-    link: link.index,
-    family: vip.family,
-  })).filter((a) => a.address !== vip.address);
-  const sameSubnet = own.some((a) =>
-    inSubnet(parseIP(a.address).bytes, vip.bytes, vip.prefixLength)
-  );
-  if (!sameSubnet) {
-    log.warn(
-      `${link.name} has no address of its own in ${vip.address}/${vip.prefixLength}: the VIP will be that subnet's ` +
-        `primary address there. Usually the VIP's prefix length should be the node subnet's (e.g. /24).`,
-    );
-  }
-}
-
 /** The daemon's side of the election contract, over the holder. */
 export function electionHost(
   holder: VipHolder,
+  conditions: HoldConditions,
   o: { config: Config; log: Logger; metrics: Metrics },
 ): ElectionHost {
   const lifetimeS = o.config.announce.vip_lifetime / 1000;
@@ -125,7 +132,6 @@ export function electionHost(
     metrics: o.metrics,
     addVip: async () => {
       await holder.claim();
-      o.metrics.set(HELD, HELD_HELP, 1);
       o.log.info("VIP added", {
         vip: holder.description,
         valid_lifetime: `${lifetimeS}s`,
@@ -134,9 +140,9 @@ export function electionHost(
     announce: () => void holder.announce(),
     removeVip: async () => {
       await holder.release();
-      o.metrics.set(HELD, HELD_HELP, 0);
       o.log.info("VIP removed", { vip: holder.description });
     },
+    requireAddress: (address, reason) => conditions.require(address, reason),
   };
 }
 

@@ -20,6 +20,13 @@ export interface ElectionHost {
   announce(): void;
   /** Remove the VIP. */
   removeVip(): Promise<void>;
+  /**
+   * The backend cannot work without `address` on the VIP interface (the
+   * VRRP advertisement source): while it is missing the daemon blocks this
+   * node with `reason` (see {@link Elector.setHoldBlock}), and the VIP
+   * holder refuses to claim or refresh the VIP. Call it from the factory.
+   */
+  requireAddress(address: string, reason: string): void;
   /** Where the backend logs (component already set). */
   log: Logger;
   /** Where the backend counts. */
@@ -64,6 +71,13 @@ export interface Elector<S extends ElectionStatusBase = ElectionStatusBase>
   run(): Promise<void>;
   /** The stable health verdict: only an eligible node may hold the VIP. */
   setEligible(eligible: boolean, reason?: string): void;
+  /**
+   * A condition of the host forbids holding the VIP (`reason`), or no
+   * longer does (null): one per `cause` (`"source"`, `"subnet"`). Unlike
+   * health, holding the VIP is then itself the harm: a holder drops it at
+   * once, without make-before-break.
+   */
+  setHoldBlock(cause: string, reason: string | null): void;
   /**
    * The VIP interface changed (or a resync re-read it): up, down, gone,
    * or recreated with a new index (reopen sockets bound to the old one).

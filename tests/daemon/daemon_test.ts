@@ -227,36 +227,6 @@ Deno.test({
 
 Deno.test({
   name:
-    "daemon: a VIP outside the interface's own subnets is warned about (it would become a primary address)",
-  ignore,
-  fn: () =>
-    withNode(async (ns) => {
-      const d = start(ns, ["--vip", "10.70.0.100/24"]);
-      try {
-        await waitFor("warning", 10_000, () =>
-          d.log().includes("ha-vip running"), d);
-        assert.match(
-          d.log(),
-          /eth0 has no address of its own in 10\.70\.0\.100\/24: the VIP will be that subnet's primary/,
-        );
-      } finally {
-        d.child.kill("SIGKILL");
-        await d.done;
-      }
-      const normal = start(ns);
-      try {
-        await waitFor("running", 10_000, () =>
-          normal.log().includes("ha-vip running"), normal);
-        assert.ok(!normal.log().includes("primary address"), normal.log());
-      } finally {
-        normal.child.kill("SIGKILL");
-        await normal.done;
-      }
-    }),
-});
-
-Deno.test({
-  name:
     "daemon: ha-vip status reads the running daemon's /status; exit 1 when nobody answers",
   ignore,
   fn: () =>

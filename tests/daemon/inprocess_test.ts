@@ -188,8 +188,7 @@ Deno.test("in process: a VIP the kernel refuses holds the node off by the machin
   const refusedAt = clock.now();
   await clock.until(
     "stepped out",
-    () =>
-      a.logged(/VRRP master -> yielding: health not ready: cannot add the VIP/),
+    () => a.logged(/VRRP master -> yielding: cannot add the VIP/),
   );
   await clock.until(
     "holds it after the hold-off",
@@ -327,7 +326,7 @@ interface NodeOptionsLike {
   backends?: ElectionBackends;
 }
 
-Deno.test("in process: a VIP left by a crashed run is removed at start; one outside the subnets is warned about", async () => {
+Deno.test("in process: a VIP left by a crashed run is removed at start; one outside the subnets is never claimed", async () => {
   const clock = new FakeClock();
   const kernel = nodeKernel(clock, "node1", "10.62.0.1");
   kernel.addAddress("eth0", `${VIP}/24`, { validLft: 300 });
@@ -355,10 +354,13 @@ Deno.test("in process: a VIP left by a crashed run is removed at start; one outs
   await clock.advance(10);
   assert.ok(
     b.logged(
-      /eth0 has no address of its own in 10\.70\.0\.100\/24: the VIP will be that subnet's primary/,
+      /startup; no own address in the VIP's subnet 10\.70\.0\.0\/24 on eth0 .*will not take over/,
     ),
     b.lines.join("\n"),
   );
+  // It would be that subnet's primary address: never claimed.
+  await clock.advance(20_000);
+  assert.equal(b.kernel.hasAddress("10.70.0.100"), false);
   await stopAll(clock, [b]);
 });
 

@@ -59,6 +59,9 @@ export function vrrpBackend(
       const vip = parseCidr(config.vip);
       const primaryIp = vrrp.source_address ??
         await sourceAddress(ctx.route, link, vip.address);
+      // Without it every advertisement fails (ENETUNREACH) and peers
+      // take over: this node must not keep the VIP meanwhile.
+      ctx.host.requireAddress(primaryIp, "cannot advertise: no source address");
       const socketOptions = {
         interface: link.name,
         primaryIp,

@@ -140,6 +140,16 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
     this.#enqueue({ type: "eligibility", eligible, reason });
   }
 
+  setHoldBlock(cause: string, reason: string | null): void {
+    this.#enqueue({
+      type: "eligibility",
+      cause,
+      eligible: reason === null,
+      reason: reason ?? undefined,
+      immediate: true,
+    });
+  }
+
   linkChanged(s: LinkState): void {
     const link = s.link;
     if (
@@ -312,16 +322,25 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
   }
 
   #send(priority: number): void {
+    const addresses = this.#o.addresses;
     const failures = this.#socket.send({
       vrid: this.#o.vrid,
       priority,
       maxAdvertIntervalCs: this.#state.config.advertIntervalCs,
-      addresses: this.#o.addresses,
+      addresses,
     });
-    this.#o.host.metrics.inc(
-      "havip_vrrp_adverts_sent_total",
-      "VRRP advertisements sent.",
-    );
+    const m = this.#o.host.metrics;
+    // Only what went out counts as sent.
+    const destinations = this.#socketOptions.peers?.length || 1;
+    if (failures.length < destinations) {
+      m.inc("havip_vrrp_adverts_sent_total", "VRRP advertisements sent.");
+    }
+    for (const _ of failures) {
+      m.inc(
+        "havip_vrrp_send_errors_total",
+        "VRRP advertisements that could not be sent, per destination.",
+      );
+    }
     if (failures.length > 0 && !this.#sendFailing) {
       this.#o.host.log.warn("cannot send VRRP advertisement", {
         failures: failures.map((f) => `${f.dst}: ${f.error.message}`)
@@ -329,6 +348,20 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
       });
     }
     this.#sendFailing = failures.length > 0;
+    if (failures.length >= destinations && priority > 0) {
+      // Nobody hears this node: it must not hold the VIP (its peers take
+      // over by their timers). Held off for a while, then it tries again.
+      this.#enqueue({
+        type: "eligibility",
+        cause: "send",
+        eligible: false,
+        immediate: true,
+        forMs: this.#state.config.vipFaultHoldoffMs,
+        reason: `cannot advertise from ${this.#state.config.primaryIp}: ${
+          failures[0].error.message
+        }`,
+      });
+    }
   }
 
   async #addVip(): Promise<void> {
@@ -368,6 +401,11 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
     m.declare(
       "havip_vrrp_adverts_sent_total",
       "VRRP advertisements sent.",
+      "counter",
+    );
+    m.declare(
+      "havip_vrrp_send_errors_total",
+      "VRRP advertisements that could not be sent, per destination.",
       "counter",
     );
     m.declare(
