@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION as BUILD_VERSION, versionText } from "../build/mod.ts";
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/mod.ts";
 import { renderCheck } from "./_check.ts";
+import { checkAgainstInterface } from "./_interface.ts";
 import {
   CliExit,
   type CliIo,
@@ -89,6 +90,11 @@ export async function main(
   ).action(async (opts) => {
     const loaded = await load(opts, io);
     for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
+    const here = await checkAgainstInterface(loaded);
+    if (here.error) {
+      throw new CliExit(EXIT.usage, invalidConfiguration(here.error));
+    }
+    if (here.warning) io.err(`warning: ${here.warning}\n`);
     io.out(renderCheck(loaded, Boolean(opts.json)));
   });
 
