@@ -35,6 +35,7 @@ import {
   type LabProcess,
   masterDownMs,
   nowMs,
+  skewMs,
   spawnHaVip,
   STATUS_PORT,
   type Topology,
@@ -61,6 +62,8 @@ const STARTUP = 3000;
 const HOLD_MS = 4 * A;
 /** How long one holder is watched after a fault's bound. */
 const OBSERVE_MS = 3000;
+/** How long the master's address is gone in the flap (fault 2). */
+const FLAP_MS = 3000;
 /**
  * Two holders at once during a make-before-break handover (preemption):
  * as DUAL_MS in tests/lab/failover_test.ts.
@@ -154,15 +157,16 @@ async function oneHolderAfter(
   at: number,
   boundMs: number,
   holder: LabHost,
+  observeMs = OBSERVE_MS,
 ): Promise<void> {
   const from = at + boundMs;
   await new Promise((r) =>
-    setTimeout(r, Math.max(0, from + OBSERVE_MS - nowMs()))
+    setTimeout(r, Math.max(0, from + observeMs - nowMs()))
   );
   const dual = dualIn(lab, from, nowMs());
   lab.say(
     "test",
-    `two holders for ${fmtS(dual)} in the ${fmtS(OBSERVE_MS)} after ${
+    `two holders for ${fmtS(dual)} in the ${fmtS(observeMs)} after ${
       fmtS(boundMs)
     }`,
   );
@@ -359,20 +363,41 @@ Deno.test({
       await phase(
         "2. the master's address flaps, then a planned stop of that master: one holder, node1 keeps its address",
         async () => {
+          // Gone for longer than a lifetime refresh period and than a
+          // master-down interval (as a DHCP renewal or `netplan apply`).
           const at = await addr(lab, "del", n1);
-          await new Promise((r) => setTimeout(r, 2000));
-          await addr(lab, "add", n1);
-          await oneHolderAfter(lab, at, masterDownMs(P[1], A) + MARGIN, n1);
+          const bound = masterDownMs(P[1], A) + MARGIN;
+          await oneHolderAfter(lab, at, bound, n2, FLAP_MS - bound);
+          const back = await addr(lab, "add", n1);
+          // node1 preempts node2 (make-before-break: DUAL_MS at most).
+          await oneHolderAfter(lab, back, masterDownMs(P[0], A) + MARGIN, n1);
+          const preempt = dualIn(lab, back, nowMs());
+          assert.ok(
+            preempt <= DUAL_MS,
+            `two holders for ${fmtS(preempt)} when node1 took the VIP back`,
+          );
           await ownAddressesIntact(lab);
           const stop = nowMs();
           lab.say("test", "SIGTERM ha-vip on node1");
           const st = await lab.daemons.get("node1")!.stop(10_000);
           assert.equal(st.code, 0, "node1 did not stop cleanly");
-          await oneHolderAfter(lab, stop, 0, n2);
+          // A planned stop hands over make-before-break: node2 takes over
+          // after its skew time, two holders for DUAL_MS at most.
+          await oneHolderAfter(lab, stop, skewMs(P[1], A) + MARGIN, n2);
+          const handover = dualIn(lab, stop, nowMs());
+          assert.ok(
+            handover <= DUAL_MS,
+            `two holders for ${fmtS(handover)} in the planned stop`,
+          );
           await ownAddressesIntact(lab);
+          const restart = nowMs();
           lab.daemons.set("node1", startDaemon(lab, 0));
           await settleOn(lab, n1, STARTUP + masterDownMs(P[0], A) + MARGIN);
-          assert.ok(dualIn(lab, stop, nowMs()) <= DUAL_MS);
+          const returned = dualIn(lab, restart, nowMs());
+          assert.ok(
+            returned <= DUAL_MS,
+            `two holders for ${fmtS(returned)} when node1 came back`,
+          );
         },
       );
 
