@@ -41,6 +41,14 @@ export interface CommandContext {
   ): Promise<LoadedConfig>;
   /** Set by an action to the exit status. */
   setStatus(status: number): void;
+  /**
+   * The same sources read again (SIGHUP): the file in use and a re-read
+   * that rejects with the ConfigError itself; undefined when no file is in
+   * use.
+   */
+  reloader(opts: Record<string, unknown>):
+    | { file: string; reload: () => Promise<LoadedConfig> }
+    | undefined;
 }
 
 /** The text of a usage error for an invalid configuration, one issue a line. */

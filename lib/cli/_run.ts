@@ -95,10 +95,13 @@ export function installRun(program: Command, ctx: CommandContext): void {
   ).action(async (opts) => {
     const loaded = await ctx.load(opts);
     const { config } = loaded;
+    // SIGHUP may change the level of every logger at once.
+    const level = { level: config.observe.log_level };
     const log = createLogger({
       format: config.observe.log_format,
-      level: config.observe.log_level,
+      levelRef: level,
     });
+    const reloader = ctx.reloader(opts);
     for (const w of loaded.warnings) log.warn(w);
     using lock = takeLock(config, log);
     const hardening = lock && await harden(config, log);
@@ -109,7 +112,15 @@ export function installRun(program: Command, ctx: CommandContext): void {
     const { stopDumps, onRunning } = hardening;
     try {
       ctx.setStatus(
-        await runDaemon({ config, log, env: ctx.io.env, onRunning }),
+        await runDaemon({
+          config,
+          log,
+          env: ctx.io.env,
+          onRunning,
+          reload: reloader?.reload,
+          configFile: reloader?.file,
+          setLogLevel: (l) => level.level = l,
+        }),
       );
     } catch (err) {
       // Found only at start (no such interface, port in use): usage errors

@@ -37,18 +37,35 @@ const defaultIo: CliIo = {
   env: {},
 };
 
+/** The file the configuration comes from: `--config`, else `HA_VIP_CONFIG`. */
+function configFile(
+  opts: Record<string, unknown>,
+  io: CliIo,
+): string | undefined {
+  return (opts.config as string | undefined) ??
+    (io.env.HA_VIP_CONFIG?.trim() ? io.env.HA_VIP_CONFIG : undefined);
+}
+
+function loadSources(
+  opts: Record<string, unknown>,
+  io: CliIo,
+  requireVip = true,
+): Promise<LoadedConfig> {
+  return loadConfig({
+    file: opts.config as string | undefined,
+    env: io.env,
+    flags: flagValues(opts),
+    requireVip,
+  });
+}
+
 async function load(
   opts: Record<string, unknown>,
   io: CliIo,
   requireVip = true,
 ): Promise<LoadedConfig> {
   try {
-    return await loadConfig({
-      file: opts.config as string | undefined,
-      env: io.env,
-      flags: flagValues(opts),
-      requireVip,
-    });
+    return await loadSources(opts, io, requireVip);
   } catch (e) {
     if (e instanceof ConfigError) {
       throw new CliExit(EXIT.usage, invalidConfiguration(e));
@@ -67,6 +84,12 @@ export async function main(
     io,
     load: (opts, requireVip) => load(opts, io, requireVip),
     setStatus: (s) => status = s,
+    reloader: (opts) => {
+      const file = configFile(opts, io);
+      return file === undefined
+        ? undefined
+        : { file, reload: () => loadSources(opts, io) };
+    },
   };
   const program = new Command("ha-vip")
     .description(

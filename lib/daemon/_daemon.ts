@@ -19,7 +19,7 @@
  * @module
  */
 import type { VipHolder } from "../announce/mod.ts";
-import { type Config, ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError, type LoadedConfig } from "../config/mod.ts";
 import { provideStateDump } from "../harden/mod.ts";
 import {
   defaultBackends,
@@ -33,8 +33,10 @@ import {
 import type { HealthMonitor, ProbeFunction } from "../health/mod.ts";
 import { type Cidr, parseCidr } from "../ip/mod.ts";
 import type { Link, RouteClient } from "../netlink/mod.ts";
-import { type Logger, Metrics } from "../observe/mod.ts";
+import { type Logger, type LogLevel, Metrics } from "../observe/mod.ts";
 import { isNotExist } from "../sys/mod.ts";
+import { CONTROL_SIGNALS, handleControlSignal } from "./_control.ts";
+import { resilientProbe } from "./_health.ts";
 import { AddressFollower, HoldConditions } from "./_hold.ts";
 import { LinkWatcher } from "./_link_watcher.ts";
 import {
@@ -45,7 +47,12 @@ import {
   startObservability,
 } from "./_parts.ts";
 import { type Platform, systemPlatform } from "./_platform.ts";
-import { abortSignals, osSignals, type SignalSource } from "./_signals.ts";
+import {
+  abortSignals,
+  osSignals,
+  SHUTDOWN_SIGNALS,
+  type SignalSource,
+} from "./_signals.ts";
 import type { StatusDocument } from "./_status.ts";
 import {
   electionHost,
@@ -83,6 +90,15 @@ export interface DaemonOptions {
    * election starts (`ha-vip run` forbids new listeners from then on).
    */
   onRunning?: () => void;
+  /**
+   * Re-reads the configuration from its sources (SIGHUP); rejects with a
+   * ConfigError. Absent: started without a file, nothing to re-read.
+   */
+  reload?: () => Promise<LoadedConfig>;
+  /** The configuration file, for log lines. */
+  configFile?: string;
+  /** Changes the level of every logger of the daemon (SIGHUP). */
+  setLogLevel?: (level: LogLevel) => void;
 }
 
 /** Thrown for conditions that stop the daemon before it runs (exit 1). */
@@ -151,7 +167,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     follower,
     onIndex: (index) => ifindex.current = index,
   });
-  listenForSignals(stack, signalSources(options), elector, run.log);
+  listenForSignals(
+    stack,
+    signalSources(options),
+    elector,
+    run.log,
+    controlHandler(run, elector, health),
+  );
   // The /status document, also what SIGUSR1 dumps into the log.
   const status = () => statusDocument(run, holder, elector, health, follower);
   stack.defer(provideStateDump(status));
@@ -277,9 +299,33 @@ async function createElector(
   }
 }
 
+/** SIGHUP and SIGUSR2 (see `_control.ts`); SIGUSR1 is lib/harden's. */
+function controlHandler(
+  run: Run,
+  elector: Elector,
+  health: HealthMonitor | undefined,
+): (name: string) => void {
+  const { options } = run;
+  const control = {
+    config: { current: run.config },
+    reload: options.reload,
+    file: options.configFile,
+    setLogLevel: options.setLogLevel,
+    elector,
+    health,
+    probeFor: (c: Config) =>
+      options.probe ??
+        resilientProbe(c, run.log.with({ component: "health" }), options.env),
+    log: run.log,
+  };
+  return (name) => handleControlSignal(control, name);
+}
+
 function signalSources(options: DaemonOptions): SignalSource[] {
   const sources = [...(options.signals ?? [])];
-  if (options.handleSignals ?? true) sources.push(osSignals());
+  if (options.handleSignals ?? true) {
+    sources.push(osSignals([...SHUTDOWN_SIGNALS, ...CONTROL_SIGNALS]));
+  }
   if (options.signal) sources.push(abortSignals(options.signal));
   return sources;
 }

@@ -15,6 +15,7 @@ import {
   serveObservability,
 } from "../observe/mod.ts";
 import { resilientProbe, verdictReason } from "./_health.ts";
+import { CONTROL_SIGNALS } from "./_control.ts";
 import type { SignalSource } from "./_signals.ts";
 import type { HealthStatus } from "./_status.ts";
 
@@ -140,15 +141,22 @@ export function healthStatus(monitor: HealthMonitor | undefined): HealthStatus {
   };
 }
 
-/** Shutdown: the first signal hands over, a second one forces. */
+/**
+ * Shutdown: the first signal hands over, a second one forces. The control
+ * signals (SIGHUP, SIGUSR2) go to `control` instead.
+ */
 export function listenForSignals(
   stack: PartStack,
   sources: SignalSource[],
   elector: Elector,
   log: Logger,
+  control: (name: string) => void = () => {},
 ): void {
   let signals = 0;
   const onSignal = (name: string) => {
+    if ((CONTROL_SIGNALS as readonly string[]).includes(name)) {
+      return control(name);
+    }
     signals++;
     log.info(
       signals === 1

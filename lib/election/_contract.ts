@@ -85,6 +85,12 @@ export interface Elector<S extends ElectionStatusBase = ElectionStatusBase>
   linkChanged(state: LinkState): void;
   /** Leave; `force` (a second signal) releases at once. */
   shutdown(force?: boolean): void;
+  /**
+   * A configuration re-read (SIGHUP): apply what this backend can change
+   * while running (VRRP: priority and preempt); the daemon has already
+   * named the fields that need a restart.
+   */
+  reconfigure(config: Config): void;
   /** This backend's part of `/status`. */
   status(): S;
   /** What the start-up line says about this backend (mode, transport, ...). */

@@ -98,11 +98,22 @@ function overrunResult(elapsedMs: number, intervalMs: number): ProbeResult {
   return { verdict, tcp: { ok: false, ms: 0, verdict }, ms: elapsedMs };
 }
 
+function toProbeFunction(p: ProbeOptions | ProbeFunction): ProbeFunction {
+  if (typeof p === "function") return p;
+  const prober = new Prober(p);
+  return Object.assign(
+    (signal: AbortSignal) => prober.probe(signal),
+    { close: () => prober.close() },
+  );
+}
+
 /** Probes the API server periodically and tracks its stable readiness. */
 export class HealthMonitor {
-  readonly #probe: ProbeFunction;
+  #probe: ProbeFunction;
+  /** Probes replaced by {@link reconfigure}, closed once none runs. */
+  #retired: ProbeFunction[] = [];
   readonly #window: StabilityWindow;
-  readonly #intervalMs: number;
+  #intervalMs: number;
   readonly #onChange?: (change: HealthChange) => void;
   readonly #onProbe?: (result: ProbeResult, state: StabilityState) => void;
   readonly #logger: Logger;
@@ -114,15 +125,7 @@ export class HealthMonitor {
 
   /** Creates a stopped monitor; call {@link HealthMonitor.start}. */
   constructor(options: HealthMonitorOptions) {
-    if (typeof options.probe === "function") {
-      this.#probe = options.probe;
-    } else {
-      const prober = new Prober(options.probe);
-      this.#probe = Object.assign(
-        (signal: AbortSignal) => prober.probe(signal),
-        { close: () => prober.close() },
-      );
-    }
+    this.#probe = toProbeFunction(options.probe);
     this.#window = new StabilityWindow({ windowMs: options.stabilityWindowMs });
     this.#intervalMs = options.intervalMs;
     this.#onChange = options.onChange;
@@ -130,6 +133,23 @@ export class HealthMonitor {
     this.#logger = options.logger ?? nullLogger;
     this.#clock = options.clock ?? systemClock;
     this.#now = options.now ?? (() => this.#clock.now());
+  }
+
+  /**
+   * New settings while running (a configuration re-read): the next probe
+   * uses them, and the old probe's connection is closed once it no longer
+   * runs; the stable status is kept, so a re-read never makes a ready node
+   * look unready.
+   */
+  reconfigure(options: {
+    probe: ProbeOptions | ProbeFunction;
+    intervalMs: number;
+    stabilityWindowMs: number;
+  }): void {
+    this.#retired.push(this.#probe);
+    this.#probe = toProbeFunction(options.probe);
+    this.#intervalMs = options.intervalMs;
+    this.#window.setWindowMs(options.stabilityWindowMs);
   }
 
   /** The window's state (status, reported verdict, pending change). */
@@ -169,6 +189,7 @@ export class HealthMonitor {
     this.#abort?.abort();
     await loop;
     this.#probe.close?.();
+    for (const p of this.#retired.splice(0)) p.close?.();
     if (this.#loop === loop) {
       this.#loop = undefined;
       this.#abort = undefined;
@@ -177,6 +198,7 @@ export class HealthMonitor {
 
   /** Starts a probe whose failures (even a throw) become results. */
   #start(stop: AbortSignal): Running {
+    for (const p of this.#retired.splice(0)) p.close?.();
     const abort = new AbortController();
     const onStop = () => abort.abort(stop.reason);
     stop.addEventListener("abort", onStop, { once: true });

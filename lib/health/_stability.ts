@@ -145,7 +145,7 @@ export function stepStability(
 /** A mutable wrapper around {@link stepStability}, for the monitor. */
 export class StabilityWindow {
   #state: StabilityState = initialStability();
-  readonly #options: StabilityOptions;
+  #options: StabilityOptions;
 
   /** A window in the `unknown` state. */
   constructor(options: StabilityOptions) {
@@ -155,6 +155,14 @@ export class StabilityWindow {
   /** The current state. */
   get state(): StabilityState {
     return this.#state;
+  }
+
+  /**
+   * A new window length (a configuration re-read): the state is kept, a
+   * pending change is judged by the new length from its next sample on.
+   */
+  setWindowMs(windowMs: number): void {
+    this.#options = { ...this.#options, windowMs };
   }
 
   /** Feeds a sample. */

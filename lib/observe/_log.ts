@@ -36,6 +36,11 @@ export interface LoggerOptions {
   format?: "text" | "json";
   /** Least severe level written (default info). */
   level?: LogLevel;
+  /**
+   * A level that may change while running (a configuration re-read): read
+   * at every line, shared by every `with()` logger. Wins over `level`.
+   */
+  levelRef?: { level: LogLevel };
   /** Where lines go (default: standard error). */
   sink?: LogSink;
   /** Clock for timestamps (tests). */
@@ -54,13 +59,14 @@ export function createLogger(
   bound: LogFields = {},
 ): Logger {
   const format = options.format ?? "text";
-  const min = RANK[options.level ?? "info"];
+  const fixed = RANK[options.level ?? "info"];
+  const ref = options.levelRef;
   const encoder = new TextEncoder();
   const sink = options.sink ??
     ((line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
   const now = options.now ?? (() => new Date());
   const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (RANK[level] < min) return;
+    if (RANK[level] < (ref ? RANK[ref.level] : fixed)) return;
     const all = { ...bound, ...fields };
     let line: string;
     if (format === "json") {

@@ -175,7 +175,13 @@ export type VrrpEvent =
    */
   | { type: "vipFault"; nowMs: number; reason: string }
   /** The VRRP interface went down or came up. */
-  | { type: "interface"; nowMs: number; up: boolean };
+  | { type: "interface"; nowMs: number; up: boolean }
+  /**
+   * A configuration re-read changed the priority or preempt: the next
+   * advertisement carries the new priority, and takeover decisions use
+   * them from now on (a running master-down timer keeps its deadline).
+   */
+  | { type: "settings"; nowMs: number; priority: number; preempt: boolean };
 
 /** What the daemon must do, in order. */
 export type VrrpAction =
@@ -481,7 +487,28 @@ export function step(state: VrrpState, event: VrrpEvent): StepResult {
       });
     case "interface":
       return onInterface(state, event.nowMs, event.up);
+    case "settings":
+      return onSettings(state, event.priority, event.preempt);
   }
+}
+
+function onSettings(
+  state: VrrpState,
+  priority: number,
+  preempt: boolean,
+): StepResult {
+  if (priority === state.config.priority && preempt === state.config.preempt) {
+    return result(state, []);
+  }
+  // The same checks as at creation (a range error names the field).
+  const config = createVrrpState({ ...state.config, priority, preempt }).config;
+  return result({ ...state, config }, [{
+    type: "log",
+    level: "info",
+    message: `VRRP priority ${state.config.priority} -> ${priority}, preempt ${
+      state.config.preempt ? "on" : "off"
+    } -> ${preempt ? "on" : "off"}`,
+  }]);
 }
 
 function onStartup(state: VrrpState, nowMs: number): StepResult {

@@ -92,3 +92,18 @@ Deno.test("the registry keeps the most recent secrets only (rotating tokens)", (
   assert.notEqual(redact("rotation-0-token-abcdef"), "rotation-0-token-abcdef");
   assert.equal(redact("rotation-1-token-abcdef"), "rotation-1-token-abcdef");
 });
+
+Deno.test("a shared level ref changes the level of every derived logger at once (SIGHUP)", () => {
+  const lines: string[] = [];
+  const level: { level: "info" | "debug" | "warn" } = { level: "info" };
+  const root = createLogger({ sink: (l) => lines.push(l), levelRef: level });
+  const child = root.with({ component: "vrrp" });
+  child.debug("hidden");
+  level.level = "debug";
+  child.debug("shown");
+  root.debug("shown too");
+  level.level = "warn";
+  child.info("hidden again");
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0], /DEBUG shown component=vrrp/);
+});

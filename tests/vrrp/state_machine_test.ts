@@ -769,3 +769,27 @@ Deno.test("an immediate block overrides the fallback policy, and a timed one lif
   assert.equal(d.state.eligible, true);
   assert.equal(d.state.masterDownAt, 5010 + MDI);
 });
+
+Deno.test("settings (a configuration re-read): the next advertisement carries the new priority; a bad one changes nothing", () => {
+  const d = master();
+  const t = d.now + 10;
+  const out = d.at(t, { type: "settings", priority: 200, preempt: false });
+  assert.deepEqual(types(out), ["log"]);
+  assert.equal(d.state.config.priority, 200);
+  assert.equal(d.state.config.preempt, false);
+  d.advance(t + A);
+  const sends = d.find("send");
+  const last = sends[sends.length - 1].action;
+  assert.equal(last.type === "send" && last.priority, 200);
+  // Unchanged settings: nothing happens.
+  assert.deepEqual(
+    d.at(t + A + 1, { type: "settings", priority: 200, preempt: false }),
+    [],
+  );
+  // A bad value is refused with the field named, and nothing changes.
+  assert.throws(
+    () => d.at(t + A + 2, { type: "settings", priority: 0, preempt: false }),
+    /priority/,
+  );
+  assert.equal(d.state.config.priority, 200);
+});

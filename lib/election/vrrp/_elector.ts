@@ -6,6 +6,7 @@
  * @module
  */
 import type { Clock } from "../../clock/mod.ts";
+import type { Config } from "../../config/mod.ts";
 import {
   createVrrpState,
   DROP_REASONS,
@@ -184,6 +185,11 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
 
   shutdown(force = false): void {
     this.#enqueue({ type: "shutdown", force });
+  }
+
+  reconfigure(config: Config): void {
+    const { priority, preempt } = config.election.vrrp;
+    this.#enqueue({ type: "settings", priority, preempt });
   }
 
   status(): VrrpElectionStatus {
