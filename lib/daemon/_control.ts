@@ -5,7 +5,7 @@
  * - SIGHUP: re-read the configuration from the same sources (flags and
  *   environment still beat the file). A file with errors changes nothing
  *   (each error logged). Otherwise the fields a running daemon can take
- *   (health check and credentials, VRRP priority and preempt, log level)
+ *   (health check and credentials, the election backend's own, log level)
  *   are applied and logged, and the others are named: they need a restart
  *   and the daemon keeps running with the old values.
  * - SIGUSR2: ignored, with a line saying so (keepalived's SIGUSR2 writes
