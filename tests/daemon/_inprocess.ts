@@ -3,7 +3,7 @@
  * segment, driven by a fake clock, with a probe the test controls. No
  * root, no sockets, no real time (except the optional /status server).
  */
-import { loadConfig } from "../../lib/config/mod.ts";
+import { loadConfig, type LoadedConfig } from "../../lib/config/mod.ts";
 import { runDaemon } from "../../lib/daemon/mod.ts";
 import { type ElectionBackends, vrrpBackend } from "../../lib/election/mod.ts";
 import type { ProbeResult, Verdict } from "../../lib/health/mod.ts";
@@ -26,6 +26,8 @@ export interface Node {
   verdict: Verdict;
   /** SIGTERM (first call) / a second signal (second call). */
   stop(): void;
+  /** Delivers a signal by name (`SIGHUP`, `SIGUSR2`, ...). */
+  signal(name: string): void;
   /** Whether the log has a line matching `re`. */
   logged(re: RegExp): boolean;
 }
@@ -54,6 +56,8 @@ export interface NodeOptions {
   health?: boolean;
   /** Election backends (default: VRRP on the kernel's fake sockets). */
   backends?: ElectionBackends;
+  /** What a SIGHUP re-reads (default: nothing to re-read). */
+  reload?: () => Promise<LoadedConfig>;
 }
 
 /** Creates the node's kernel with eth0 and its address. */
@@ -70,10 +74,11 @@ export function nodeKernel(
   return kernel;
 }
 
-/** Starts `ha-vip run` for one node, in process. */
-export async function startNode(o: NodeOptions): Promise<Node> {
-  const kernel = o.kernel ?? nodeKernel(o.clock, o.name, o.ip, o.segment);
-  const { config } = await loadConfig({
+/** A node's configuration: the test defaults, then `o.flags` (rejects with a ConfigError). */
+export function nodeConfig(
+  o: Pick<NodeOptions, "name" | "priority" | "flags" | "health">,
+): Promise<LoadedConfig> {
+  return loadConfig({
     env: {},
     flags: {
       vip: `${VIP}/24`,
@@ -88,10 +93,17 @@ export async function startNode(o: NodeOptions): Promise<Node> {
       ...o.flags,
     },
   });
+}
+
+/** Starts `ha-vip run` for one node, in process. */
+export async function startNode(o: NodeOptions): Promise<Node> {
+  const kernel = o.kernel ?? nodeKernel(o.clock, o.name, o.ip, o.segment);
+  const { config } = await nodeConfig(o);
   const lines: string[] = [];
   const ac = new AbortController();
   let signals = 0;
   const second = new AbortController();
+  const named = new EventTarget();
   const node: Node = {
     name: o.name,
     ip: o.ip,
@@ -100,6 +112,8 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     verdict: READY,
     done: Promise.resolve(0),
     stop: () => (signals++ === 0 ? ac : second).abort(),
+    signal: (name) =>
+      named.dispatchEvent(new CustomEvent("s", { detail: name })),
     logged: (re) => lines.some((l) => re.test(l)),
   };
   const probe = (): Promise<ProbeResult> =>
@@ -118,6 +132,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     probe,
     handleSignals: false,
     signal: ac.signal,
+    reload: o.reload,
     signals: [{
       subscribe(handler) {
         const l = () => handler("SIGTERM");
@@ -125,6 +140,12 @@ export async function startNode(o: NodeOptions): Promise<Node> {
         return {
           [Symbol.dispose]: () => second.signal.removeEventListener("abort", l),
         };
+      },
+    }, {
+      subscribe(handler) {
+        const l = (e: Event) => handler((e as CustomEvent<string>).detail);
+        named.addEventListener("s", l);
+        return { [Symbol.dispose]: () => named.removeEventListener("s", l) };
       },
     }],
   });
