@@ -1,5 +1,5 @@
 /**
- * Every configuration field, once. The zod schema, the flags, the
+ * Every configuration field, once. The validation, the flags, the
  * `HA_VIP_*` environment variables and the README reference are all derived
  * from this table, so the four cannot drift apart.
  */

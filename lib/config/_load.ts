@@ -19,13 +19,7 @@ import { REDACTED } from "../observe/mod.ts";
 import { parseIpv4 } from "./_address.ts";
 import { formatDuration } from "./_duration.ts";
 import { envName, fieldAt, FIELDS, type FieldSpec } from "./_fields.ts";
-import {
-  bestEffort,
-  type Config,
-  configSchema,
-  crossChecks,
-  showValue,
-} from "./_schema.ts";
+import { type Config, showValue, validateFields } from "./_schema.ts";
 
 /** One problem with the configuration, ready to print. */
 export interface ConfigIssue {
@@ -638,24 +632,16 @@ function validate(
 ): Config {
   const originOf = (path: string) =>
     origins[path] === "default" ? undefined : origins[path];
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const reported = new Set(issues.map((i) => i.path));
-    for (const zi of result.error.issues) {
-      const path = zi.path.join(".");
-      // A missing required field is already reported with how to set it.
-      if (reported.has(path)) continue;
-      issues.push({ path, message: zi.message, origin: originOf(path) });
-    }
-    // zod skips refinements once a field failed; run them on what did parse.
-    crossChecks(bestEffort(raw), (path, message) => {
-      if (!issues.some((i) => i.path === path && i.message === message)) {
-        issues.push({ path, message, origin: originOf(path) });
-      }
-    });
-  }
-  if (issues.length > 0 || !result.success) throw new ConfigError(issues);
-  return result.data;
+  const reported = new Set(issues.map((i) => i.path));
+  const before = issues.length;
+  const config = validateFields(raw, (path, message) => {
+    // A missing required field is already reported with how to set it.
+    if (reported.has(path)) return;
+    if (issues.some((i) => i.path === path && i.message === message)) return;
+    issues.push({ path, message, origin: originOf(path) });
+  });
+  if (issues.length > 0 || before > 0) throw new ConfigError(issues);
+  return config as Config;
 }
 
 /** Defaults computed from other fields: the VIP lifetime, the health URL. */

@@ -1,9 +1,8 @@
 /**
- * The configuration schema: one zod schema derived from {@link FIELDS}, with
+ * The configuration schema: the checks of {@link FIELDS}, field by field, with
  * field checks that name the bad value and what would be valid, and the
  * checks that span several fields.
  */
-import { z } from "zod";
 import { REDACTED } from "../observe/mod.ts";
 import {
   type Cidr,
@@ -285,41 +284,6 @@ export function coerceField(f: FieldSpec, raw: unknown): Coerced {
   return COERCE[f.kind](f, raw, showValue(f, raw));
 }
 
-function fieldSchema(f: FieldSpec) {
-  return z.unknown().transform((raw, ctx) => {
-    const r = coerceField(f, raw);
-    if ("error" in r) {
-      ctx.addIssue({ code: "custom", message: r.error });
-      return z.NEVER;
-    }
-    return r.value;
-  });
-}
-
-type Shape = { [key: string]: z.ZodType | Shape };
-
-function buildShape(): Shape {
-  const root: Shape = {};
-  for (const f of FIELDS) {
-    const keys = f.path.split(".");
-    let node = root;
-    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Shape;
-    const s = fieldSchema(f);
-    node[keys.at(-1)!] = f.required || f.default !== undefined
-      ? s
-      : s.optional();
-  }
-  return root;
-}
-
-function toZod(shape: Shape): z.ZodType {
-  const entries: Record<string, z.ZodType> = {};
-  for (const [k, v] of Object.entries(shape)) {
-    entries[k] = v instanceof z.ZodType ? v : toZod(v);
-  }
-  return z.strictObject(entries);
-}
-
 // deno-lint-ignore no-explicit-any
 type Loose = any;
 
@@ -571,21 +535,23 @@ function tokenProblem(token: string): string | undefined {
   return undefined;
 }
 
-/** The zod schema of the whole configuration (input: merged raw values). */
-export const configSchema: z.ZodType<Config> =
-  (toZod(buildShape()) as z.ZodType<Config>).superRefine((c, ctx) =>
-    crossChecks(
-      c,
-      (path, message) =>
-        ctx.addIssue({ code: "custom", path: path.split("."), message }),
-    )
-  );
-
 /**
- * Each field coerced on its own, the invalid ones left out: what the cross
- * checks see when the schema as a whole failed.
+ * Every field of {@link FIELDS} read from the merged raw values by
+ * {@link coerceField}, in table order, then the cross-field checks on
+ * whatever did parse: all problems reported at once through `issue`. The
+ * result holds the fields that parsed (a complete {@link Config} when no
+ * issue was reported). Fields missing from `raw` stay missing: defaults and
+ * required fields are the loader's business.
+ *
+ * This is the whole schema: the field table drives it, as it drives the
+ * flags, the environment and the README reference. (It replaced a zod
+ * schema built from the same table, which cost ~8 MiB of resident memory
+ * and ~16 MiB of peak in the daemon for no check of its own.)
  */
-export function bestEffort(raw: Record<string, unknown>): Loose {
+export function validateFields(
+  raw: Record<string, unknown>,
+  issue: (path: string, message: string) => void,
+): Loose {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) {
     const keys = f.path.split(".");
@@ -593,13 +559,16 @@ export function bestEffort(raw: Record<string, unknown>): Loose {
     const v = keys.reduce<any>((n, k) => n?.[k], raw);
     if (v === undefined) continue;
     const r = coerceField(f, v);
-    if ("value" in r) {
-      let node = out;
-      for (const k of keys.slice(0, -1)) {
-        node = (node[k] ??= {}) as Record<string, unknown>;
-      }
-      node[keys.at(-1)!] = r.value;
+    if ("error" in r) {
+      issue(f.path, r.error);
+      continue;
     }
+    let node = out;
+    for (const k of keys.slice(0, -1)) {
+      node = (node[k] ??= {}) as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = r.value;
   }
+  crossChecks(out, issue);
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * Configuration: one schema ({@link FIELDS} + zod), three sources (flags >
+ * Configuration: one schema (the field table {@link FIELDS}), three sources (flags >
  * `HA_VIP_*` environment > YAML file > defaults), errors that name the field,
  * the value and the fix.
  *
