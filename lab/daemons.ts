@@ -61,6 +61,10 @@ export interface HaVipSpawnOptions {
   repoRoot: string;
   /** From `cacheForNamespaces`. */
   lockFlag: string;
+  /** What `deno run` runs (default `<repoRoot>/main.ts`; e.g. the release bundle). */
+  entry?: string;
+  /** More `deno run` flags (`--v8-flags=...`). */
+  denoFlags?: string[];
   /** The `ha-vip` arguments (`run ...`). */
   args: string[];
   /** Called for every output line. */
@@ -78,10 +82,16 @@ export function spawnHaVip(
     "run",
     "-A",
     "--cached-only",
-    o.lockFlag,
-    `${o.repoRoot}/main.ts`,
+    ...(o.entry === undefined ? [o.lockFlag] : ["--no-lock"]),
+    ...(o.denoFlags ?? []),
+    o.entry ?? `${o.repoRoot}/main.ts`,
     ...o.args,
-  ], { cwd: o.repoRoot, onLine: o.onLine });
+  ], {
+    cwd: o.repoRoot,
+    onLine: o.onLine,
+    // The update check would touch the network (and the memory measured).
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+  });
 }
 
 /** VRRP timers of `ha-vip run` on a lab node. */
@@ -270,6 +280,12 @@ export interface HaVipDriverOptions {
   extraArgs: string[];
   verbose: boolean;
   say: Say;
+  /** See `ScenarioOptions.haVipEntry`. */
+  entry?: string;
+  /** See `ScenarioOptions.denoFlags`. */
+  denoFlags?: string[];
+  /** See `ScenarioOptions.statusEndpoint` (default true). */
+  statusEndpoint?: boolean;
 }
 
 /** Starts `n`'s simulated API server (the standalone fixture) and waits until it listens. */
@@ -325,7 +341,9 @@ function haVipHealthArgs(
     ...["--token-file", files.tokenFile],
     ...["--stability-window", `${o.stabilityWindowMs}ms`],
     ...["--node-name", n.host.name],
-    ...["--metrics-address", `127.0.0.1:${STATUS_PORT}`],
+    ...(o.statusEndpoint === false
+      ? []
+      : ["--metrics-address", `127.0.0.1:${STATUS_PORT}`]),
     ...(o.healthIntervalMs !== undefined
       ? ["--health-interval", `${o.healthIntervalMs}ms`]
       : []),
@@ -375,6 +393,8 @@ export function haVipDriver(
       n.daemon = spawnHaVip(topo, n.host, {
         repoRoot,
         lockFlag: o.lockFlag,
+        entry: o.entry,
+        denoFlags: o.denoFlags,
         args,
         onLine: daemonLineHandler(
           n.host.name,

@@ -35,7 +35,7 @@ export function resolveNode(
   previous: string | null,
 ): string {
   const want = ev.node ??
-    (["crash", "unready", "stop", "cut", "partition", "steady"].includes(
+    (["crash", "die", "unready", "stop", "cut", "partition", "steady"].includes(
         ev.kind,
       )
       ? "holder"
@@ -63,10 +63,12 @@ export function applyToModel(n: NodeState, kind: EventKind): void {
   switch (kind) {
     case "crash":
     case "stop":
+    case "die":
       n.running = false;
       break;
     case "restart":
     case "start":
+    case "revive":
       n.running = true;
       break;
     case "unready":
@@ -138,6 +140,22 @@ async function signalDaemon(
   return { label: r.label, at: r.at, notes: [] };
 }
 
+/**
+ * A node dies: its daemon is killed (as a crash), then its interface loses
+ * every address, the VIP included, so nothing on it answers for the VIP any
+ * more. `at` is the moment of the SIGKILL.
+ */
+async function killNode(run: Run, n: NodeState): Promise<FaultAction> {
+  run.say("lab", `${n.host.name} dies (SIGKILL, then its addresses removed)`);
+  const r = await run.driver.crash(n);
+  await run.topo.flushAddresses(n.host);
+  const label = `${n.host.name} died (SIGKILL; addresses removed after ${
+    fmtS(nowMs() - r.at)
+  })`;
+  run.say("lab", label, r.at);
+  return { label, at: r.at, notes: [] };
+}
+
 async function switchApiServer(
   run: Run,
   n: NodeState,
@@ -203,6 +221,15 @@ export async function performFault(
     case "crash":
     case "stop":
       return await signalDaemon(run, n, kind);
+    case "die":
+      return await killNode(run, n);
+    case "revive": {
+      const label = `${n.host.name} revived (address back, daemon started)`;
+      run.say("lab", label, at);
+      await run.topo.restoreAddress(n.host);
+      await startDaemon(run, n);
+      return { label, at, notes: [] };
+    }
     case "restart":
     case "start": {
       const label = `${n.host.name} ${

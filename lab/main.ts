@@ -55,6 +55,8 @@ const KINDS: EventKind[] = [
   "restore",
   "partition",
   "heal",
+  "die",
+  "revive",
 ];
 
 interface Flags {

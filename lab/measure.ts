@@ -56,7 +56,15 @@ export function defaultBounds(
   const planned = impl === "ha-vip" ? 250 : A + 500;
   switch (kind) {
     case "steady":
-      return { maxGapMs: 0, maxDualMs: 0 };
+      return { maxGapMs: 0, maxDualMs: 0, maxVipGains: 0 };
+    case "die":
+      // Nothing answers for the VIP from the SIGKILL on: the client is dark
+      // until a backup takes over (3 intervals + skew) and announces.
+      return {
+        maxGapMs: failover + 500,
+        maxTakeoverMs: failover,
+        maxDualMs: 0,
+      };
     case "crash":
       return {
         maxGapMs: failover + 500,
@@ -81,6 +89,7 @@ export function defaultBounds(
       return { maxGapMs: planned, maxTakeoverMs: failover, maxDualMs: A };
     case "restart":
     case "start":
+    case "revive":
     case "ready":
       return { maxGapMs: planned, maxDualMs: A };
     case "cut":
@@ -134,6 +143,8 @@ async function resourcesBetween(
       pids: b.pids,
       names: b.names,
       rssKb: b.rssKb,
+      hwmKb: b.hwmKb,
+      anonKb: b.anonKb,
       cpuPercent: cpu,
       cpuPercentSched: cpuPercentSched(a, b),
       intervalMs: b.at - a.at,
@@ -271,6 +282,10 @@ export function measureEvent(run: Run, f: EventFacts): EventMeasurement {
     ...(f.isolated ?? {}),
     ...garpTime(run, f),
     ...(w.resources ? { resources: w.resources } : {}),
+    vipGains:
+      [...run.vipGained.values()].flat().filter((t) =>
+        t >= w.watchFrom && t <= w.end
+      ).length,
     windowEndMs: run.topo.rel(w.end),
     problems: [],
     notes: [...f.action.notes],
@@ -342,6 +357,11 @@ function judgeBounds(
         `takeover ${fmtS(m.takeoverMs)} > bound ${fmtS(b.maxTakeoverMs)}`,
       );
     }
+  }
+  if (b.maxVipGains !== undefined && m.vipGains > b.maxVipGains) {
+    m.problems.push(
+      `${m.vipGains} spurious failover(s): the VIP moved ${m.vipGains} time(s) with nothing done to any node`,
+    );
   }
   if (b.maxDualMs !== undefined && m.dualHolderMs > b.maxDualMs) {
     const text = `two holders for ${fmtS(m.dualHolderMs)} > bound ${

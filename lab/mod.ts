@@ -83,6 +83,7 @@ export {
   type TimelineEntry,
 } from "./scenario.ts";
 export { type ClientGap, ClientView } from "./client_view.ts";
+export { applyStress, describeStress, type StressOptions } from "./stress.ts";
 export {
   fetchStatus,
   haveKeepalived,
@@ -111,6 +112,7 @@ export {
   cpuPercentSched,
   parseSchedstatNs,
   parseStat,
+  parseStatusKb,
   parseVmRssKb,
   processTree,
   type ResourceUsage,

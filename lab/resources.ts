@@ -22,6 +22,10 @@ export interface TreeSample {
   names: string[];
   /** Sum of VmRSS over `pids`, KiB. */
   rssKb: number;
+  /** Sum of VmHWM (each process's peak resident set) over `pids`, KiB. */
+  hwmKb: number;
+  /** Sum of RssAnon (heap, stacks: not backed by a file) over `pids`, KiB. */
+  anonKb: number;
   /** utime + stime of each of `pids`, in clock ticks. */
   ticksByPid: Record<number, number>;
   /**
@@ -44,6 +48,10 @@ export interface ResourceUsage {
   names: string[];
   /** VmRSS summed over the tree at the end of the interval, KiB. */
   rssKb: number;
+  /** VmHWM (peak resident set since start) summed over the tree, KiB. */
+  hwmKb: number;
+  /** RssAnon summed over the tree at the end of the interval, KiB. */
+  anonKb: number;
   /** CPU used over the interval (utime + stime), percent of one core. */
   cpuPercent: number;
   /** The same from the scheduler's clock (schedstat); null if unavailable. */
@@ -94,7 +102,15 @@ export function parseStat(
 
 /** VmRSS in KiB from a `/proc/PID/status` text (0 for a kernel thread or zombie). */
 export function parseVmRssKb(text: string): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  return parseStatusKb(text, "VmRSS");
+}
+
+/**
+ * A `kB` line of a `/proc/PID/status` text (`VmRSS`, `VmHWM`, `RssAnon`,
+ * ...), in KiB; 0 when absent (a kernel thread or zombie).
+ */
+export function parseStatusKb(text: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text);
   return m ? Number(m[1]) : 0;
 }
 
@@ -157,6 +173,8 @@ export async function sampleTree(pid: number): Promise<TreeSample> {
     pids: [],
     names: [],
     rssKb: 0,
+    hwmKb: 0,
+    anonKb: 0,
     ticksByPid: {},
     cpuNsByTask: {},
     at,
@@ -170,6 +188,8 @@ export async function sampleTree(pid: number): Promise<TreeSample> {
       sample.pids.push(p);
       sample.names.push(comm);
       sample.rssKb += parseVmRssKb(status);
+      sample.hwmKb += parseStatusKb(status, "VmHWM");
+      sample.anonKb += parseStatusKb(status, "RssAnon");
       sample.ticksByPid[p] = st.ticks;
       for (const [tid, ns] of await threadCpuNs(p)) {
         sample.cpuNsByTask[`${p}/${tid}`] = ns;

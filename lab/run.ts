@@ -45,6 +45,8 @@ export interface Run extends Timing {
   fatal: Error | null;
   /** From here on every exit is expected. */
   closing: boolean;
+  /** The soak's adverse conditions are on (`options.stress`). */
+  stressed: boolean;
 }
 
 /** Holding the VIP alone, stable this long, settles an event. */

@@ -46,6 +46,7 @@ import {
 } from "./measure.ts";
 import { narrator, type Say } from "./narration.ts";
 import { spawnProber } from "./prober.ts";
+import { applyStress, describeStress } from "./stress.ts";
 import {
   byName,
   checkFatal,
@@ -162,6 +163,9 @@ function createDriver(
       extraArgs: o.options.extraArgs ?? [],
       verbose,
       say: o.say,
+      entry: o.options.haVipEntry,
+      denoFlags: o.options.denoFlags,
+      statusEndpoint: o.options.statusEndpoint,
     })
     : keepalivedDriver(topo, {
       advertIntervalMs: o.timing.A,
@@ -294,6 +298,14 @@ async function playEvent(
     ? await watchIsolated(run, n, action.at)
     : undefined;
   const { settledAt, leftover } = await settling;
+  const stress = run.options.stress;
+  if (ev.kind === "steady" && stress && !run.stressed) {
+    // Once the first election has settled: from here on, any VIP move is
+    // a false alarm caused by the conditions alone.
+    run.stressed = true;
+    run.say("lab", `stress: ${describeStress(stress)}`);
+    await applyStress(run.topo, run.nodes, stress);
+  }
   const window = await holdWindow(run, ev, action.at, settledAt);
   const facts: EventFacts = {
     index,
@@ -367,7 +379,7 @@ async function play(
     run.options.onEvent?.(m);
   }
   checkFatal(run);
-  if (run.impl === "ha-vip") {
+  if (run.impl === "ha-vip" && run.options.statusEndpoint !== false) {
     out.problems.push(...await crossCheckStatus(run, out.statuses));
   }
   run.say("lab", "done; stopping everything");
@@ -421,6 +433,7 @@ export async function runScenario(
     vipLost: new Map(),
     fatal: null,
     closing: false,
+    stressed: false,
   };
   const out: Collected = { measurements: [], statuses: {}, problems: [] };
   try {

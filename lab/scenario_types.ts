@@ -7,6 +7,7 @@
  */
 
 import type { ResourceUsage } from "./resources.ts";
+import type { StressOptions } from "./stress.ts";
 
 /** Which VRRP implementation runs on the nodes. */
 export type Implementation = "ha-vip" | "keepalived";
@@ -41,7 +42,15 @@ export type EventKind =
    * Reconnect a partitioned node: two masters hear each other, the lower
    * one steps down, and the client must end up at the winner.
    */
-  | "heal";
+  | "heal"
+  /**
+   * The node dies: SIGKILL of the daemon, then every address of its eth0
+   * removed (the VIP with it), so its kernel no longer answers for the VIP
+   * either: what clients see when a whole node goes away (issue 12).
+   */
+  | "die"
+  /** Bring a dead node back: its address again, then its daemon. */
+  | "revive";
 
 /** One step of the script. */
 export interface ScenarioEvent {
@@ -49,8 +58,9 @@ export interface ScenarioEvent {
   /**
    * `node2`, `holder` (whoever holds the VIP then), `backup` (the node
    * that would take over from the holder: the highest-priority other
-   * connected, running node) or `previous` (the node of the event before). Default: `holder` for crash, unready, stop, cut
-   * and partition; `previous` for the others.
+   * connected, running node) or `previous` (the node of the event before).
+   * Default: `holder` for crash, die, unready, stop, cut and partition;
+   * `previous` for the others.
    */
   node?: string;
   /**
@@ -70,6 +80,8 @@ export interface Bounds {
   maxDualMs?: number;
   /** Crash: time until the dead node's VIP is gone by itself, ms. */
   maxExpiryMs?: number;
+  /** How often a node may gain the VIP in the window (steady: never). */
+  maxVipGains?: number;
 }
 
 /** A line of the live timeline. */
@@ -131,6 +143,25 @@ export interface ScenarioOptions {
   randomHealPhase?: boolean;
   /** Aborts between steps (everything is still removed). */
   signal?: AbortSignal;
+  /**
+   * What runs ha-vip: a JavaScript or TypeScript entry point run with
+   * `deno run` (default: the repository's `main.ts`; the release bundle
+   * `dist/ha-vip-<version>.js` measures what users run).
+   */
+  haVipEntry?: string;
+  /** More `deno run` flags for ha-vip (e.g. `--v8-flags=...`). */
+  denoFlags?: string[];
+  /**
+   * Adverse conditions for the steady state (the soak): applied once the
+   * first election has settled, for the rest of the run. See `lab/stress.ts`.
+   */
+  stress?: StressOptions;
+  /**
+   * Serve `/status` and `/metrics` on each node's loopback (default true;
+   * the end-of-run cross-check of `/status` against the kernel needs it).
+   * Off measures the daemon as deployed by default, without that server.
+   */
+  statusEndpoint?: boolean;
 }
 
 /** A gap in client reachability, ms since the lab started. */
@@ -200,6 +231,11 @@ export interface EventMeasurement {
    * steady-state hold (process tree: keepalived's parent and children).
    */
   resources?: ResourceUsage[];
+  /**
+   * Times a node gained the VIP within the window (all nodes together): a
+   * steady state has none, so each one there is a spurious failover.
+   */
+  vipGains: number;
   /** End of the measurement window, ms since the lab started. */
   windowEndMs: number;
   /** Failed expectations (any makes `ok` false). */

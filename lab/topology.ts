@@ -554,6 +554,57 @@ export class Topology {
     await this.ip(["-n", this.switchNetns, "link", "set", h.port, "down"]);
   }
 
+  /**
+   * Removes every address of a host's eth0 (its own and any VIP): with
+   * its daemon killed first, the node is dead to the network while its
+   * link stays up.
+   */
+  async flushAddresses(host: LabHost | string): Promise<void> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    await this.ip(["-n", h.netns, "addr", "flush", "dev", h.ifname]);
+  }
+
+  /** Gives a host its own address back after {@link flushAddresses}. */
+  async restoreAddress(host: LabHost | string): Promise<void> {
+    const h = typeof host === "string" ? this.node(host) : host;
+    await this.ip([
+      "-n",
+      h.netns,
+      "addr",
+      "replace",
+      `${h.address}/${this.prefixLength}`,
+      "dev",
+      h.ifname,
+    ]);
+  }
+
+  /**
+   * Random loss of `percent` % of the frames the switch sends out of every
+   * port (`tc netem` inside the switch namespace; 0 removes it): each frame
+   * crossing the bridge passes one egress port, so each is lost with that
+   * probability.
+   */
+  async setLoss(percent: number): Promise<void> {
+    for (const h of this.hosts) {
+      const args = percent > 0
+        ? [
+          "qdisc",
+          "replace",
+          "dev",
+          h.port,
+          "root",
+          "netem",
+          "loss",
+          `${percent}%`,
+        ]
+        : ["qdisc", "del", "dev", h.port, "root"];
+      const r = await this.#run("tc", ["-n", this.switchNetns, ...args]);
+      if (r.code !== 0 && percent > 0) {
+        throw new LabError(`tc ${args.join(" ")}: ${r.stderr.trim()}`);
+      }
+    }
+  }
+
   /** Reconnects a host cut with {@link cutLink}. */
   async restoreLink(host: LabHost | string): Promise<void> {
     const h = typeof host === "string" ? this.node(host) : host;
