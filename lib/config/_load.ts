@@ -3,18 +3,7 @@
  * (`HA_VIP_*`) > YAML file > defaults, and validates it whole: either every
  * problem is reported at once, or a complete configuration comes back.
  */
-import {
-  type Alias,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Pair,
-  parseDocument,
-  type Scalar,
-  type YAMLSeq,
-} from "yaml";
+import type { Alias, Pair, Scalar, YAMLSeq } from "yaml";
 import { REDACTED } from "../observe/mod.ts";
 import { parseIpv4 } from "./_address.ts";
 import { formatDuration } from "./_duration.ts";
@@ -235,8 +224,19 @@ function nestingProblem(
   return undefined;
 }
 
+type Yaml = typeof import("yaml");
+/**
+ * The YAML library, loaded by {@link readYaml} on first use: a daemon
+ * configured by flags and environment alone never loads it (issue 12: about
+ * 2 MiB resident).
+ */
+let yamlLib: Yaml;
+
 /** Reads the YAML file into field values, with each value's line and column. */
-export function readYaml(text: string, name: string): FileValues {
+export async function readYaml(
+  text: string,
+  name: string,
+): Promise<FileValues> {
   const nesting = nestingProblem(text);
   if (nesting) {
     return {
@@ -249,6 +249,7 @@ export function readYaml(text: string, name: string): FileValues {
       unparsable: true,
     };
   }
+  yamlLib ??= await import("yaml");
   return new YamlReader(text, name).read();
 }
 
@@ -273,15 +274,15 @@ function rangeStart(node: unknown): number | undefined {
 
 /** Reads one parsed YAML document into field values and issues. */
 class YamlReader {
-  readonly #lc = new LineCounter();
+  readonly #lc = new yamlLib.LineCounter();
   readonly #name: string;
-  readonly #doc: ReturnType<typeof parseDocument>;
+  readonly #doc: ReturnType<Yaml["parseDocument"]>;
   readonly #issues: ConfigIssue[] = [];
   readonly #values = new Map<string, { value: unknown; origin: string }>();
 
   constructor(text: string, name: string) {
     this.#name = name;
-    this.#doc = parseDocument(text, {
+    this.#doc = yamlLib.parseDocument(text, {
       lineCounter: this.#lc,
       prettyErrors: true,
       uniqueKeys: true,
@@ -354,8 +355,8 @@ class YamlReader {
   }
 
   #fieldValue(node: unknown, path: string): unknown {
-    if (isAlias(node)) return this.#aliasIssue(path, node);
-    if (isScalar(node)) {
+    if (yamlLib.isAlias(node)) return this.#aliasIssue(path, node);
+    if (yamlLib.isScalar(node)) {
       const v = scalarValue(node);
       if (v !== null && typeof v === "object") {
         this.#issues.push({
@@ -368,13 +369,13 @@ class YamlReader {
       }
       return v;
     }
-    if (isSeq(node) && fieldAt(path)?.kind === "list") {
+    if (yamlLib.isSeq(node) && fieldAt(path)?.kind === "list") {
       return this.#listValue(node, path);
     }
     this.#issues.push({
       path,
       message: `is a ${
-        isMap(node) ? "mapping" : "list"
+        yamlLib.isMap(node) ? "mapping" : "list"
       }; it takes a single value${
         fieldAt(path)?.kind === "list" ? " or a list of values" : ""
       }`,
@@ -386,8 +387,8 @@ class YamlReader {
   #listValue(node: YAMLSeq, path: string): unknown {
     const items: unknown[] = [];
     for (const item of node.items) {
-      if (isAlias(item)) return this.#aliasIssue(path, item);
-      if (!isScalar(item)) {
+      if (yamlLib.isAlias(item)) return this.#aliasIssue(path, item);
+      if (!yamlLib.isScalar(item)) {
         this.#issues.push({
           path,
           message: "is a list of lists or mappings; list plain addresses",
@@ -402,8 +403,8 @@ class YamlReader {
 
   #walk(node: unknown, prefix: string): void {
     if (node === null || node === undefined) return;
-    if (isAlias(node)) return void this.#aliasIssue(prefix, node);
-    if (!isMap(node)) {
+    if (yamlLib.isAlias(node)) return void this.#aliasIssue(prefix, node);
+    if (!yamlLib.isMap(node)) {
       this.#issues.push({
         path: prefix,
         message: prefix === ""
@@ -417,7 +418,7 @@ class YamlReader {
   }
 
   #pair(pair: Pair, prefix: string): void {
-    if (!isScalar(pair.key)) {
+    if (!yamlLib.isScalar(pair.key)) {
       this.#issues.push({
         path: prefix,
         message: "has a key that is not plain text",
@@ -543,7 +544,7 @@ async function collect(
     if ("issue" in read) {
       issues.push(read.issue);
     } else {
-      const fromFile = readYaml(read.text, file);
+      const fromFile = await readYaml(read.text, file);
       issues.push(...fromFile.issues);
       // A file that does not parse may well hold the required fields.
       brokenFile = fromFile.unparsable;
