@@ -3,9 +3,9 @@
  * sees at its worst, played on the lab while nothing else happens, so that
  * any VIP move is a false alarm.
  *
- * - **Packet loss**: `tc netem loss P%` on every switch port (inside the
- *   switch namespace), so each frame across the bridge, adverts included,
- *   is lost with probability P.
+ * - **Packet loss**: P % of the frames crossing the switch dropped at random
+ *   (an nftables rule in the switch namespace; see `Topology.setLoss`), so
+ *   each frame across the bridge, adverts included, is lost with probability P.
  * - **Saturated CPUs**: one busy loop per core (`sh -c 'while :; do :;
  *   done'`), at the daemons' own priority, so every wake-up of a daemon
  *   waits for a scheduler slot.
