@@ -2,10 +2,14 @@
  * Flags for every configuration field, derived from the field table, and the
  * translation of parsed flags back to field paths.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { envName, FIELDS, type FieldSpec } from "../config/mod.ts";
 
-function collect(value: string, previous: string[] | undefined): string[] {
+/** A list flag's values so far, plus this occurrence's comma-separated items. */
+export function collect(
+  value: string,
+  previous: string[] | undefined,
+): string[] {
   return [
     ...(previous ?? []),
     ...value.split(",").map((s) => s.trim()).filter((s) => s),
@@ -24,21 +28,28 @@ function help(f: FieldSpec): string {
   }]`;
 }
 
-/** Adds `--config` and one flag per configuration field to `cmd`. */
+/**
+ * Adds `--config` and one flag per configuration field to `cmd`. (Options
+ * are made by `cmd.createOption`: this file needs commander's types only, so
+ * the daemon's start-up path, which reads the same flags without commander,
+ * never loads it: see `_run_flags.ts`.)
+ */
 export function addConfigOptions(cmd: Command): Command {
   cmd.addOption(
-    new Option(
+    cmd.createOption(
       "-c, --config <file>",
       "YAML configuration file [HA_VIP_CONFIG]",
     ),
   );
   for (const f of FIELDS) {
     if (f.kind === "boolean") {
-      cmd.addOption(new Option(`--${f.flag}`, help(f)));
-      cmd.addOption(new Option(`--no-${f.flag}`, `Sets ${f.path} to false.`));
+      cmd.addOption(cmd.createOption(`--${f.flag}`, help(f)));
+      cmd.addOption(
+        cmd.createOption(`--no-${f.flag}`, `Sets ${f.path} to false.`),
+      );
     } else if (f.kind === "list") {
       cmd.addOption(
-        new Option(`--${f.flag} <address>`, help(f)).argParser(collect),
+        cmd.createOption(`--${f.flag} <address>`, help(f)).argParser(collect),
       );
     } else {
       const arg = f.kind === "duration"
@@ -46,10 +57,15 @@ export function addConfigOptions(cmd: Command): Command {
         : f.kind === "integer"
         ? "<n>"
         : "<value>";
-      cmd.addOption(new Option(`--${f.flag} ${arg}`, help(f)));
+      cmd.addOption(cmd.createOption(`--${f.flag} ${arg}`, help(f)));
     }
   }
   return cmd;
+}
+
+/** commander's attribute name of a long flag: `health-interval` -> `healthInterval`. */
+export function attributeName(flag: string): string {
+  return flag.split("-").reduce((s, w) => s + w[0].toUpperCase() + w.slice(1));
 }
 
 /** Parsed commander options -> `{ "health.interval": "3s", ... }` for `loadConfig`. */
@@ -58,7 +74,7 @@ export function flagValues(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) {
-    const key = new Option(`--${f.flag}`).attributeName();
+    const key = attributeName(f.flag);
     if (opts[key] !== undefined) out[f.path] = opts[key];
   }
   return out;

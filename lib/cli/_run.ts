@@ -8,7 +8,7 @@ import {
   ownsProcess,
   watchStateDumps,
 } from "../harden/mod.ts";
-import { type Config, ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError, type LoadedConfig } from "../config/mod.ts";
 import {
   acquireInstanceLock,
   AlreadyRunningError,
@@ -86,73 +86,102 @@ function takeLock(config: Config, log: Logger): InstanceLock | undefined {
   }
 }
 
+/** What `run` says about itself in `--help`. */
+const RUN_DESCRIPTION =
+  "run the daemon: health-check the local API server, elect a holder by VRRP, hold and announce the VIP";
+
 /** Registers `run`. */
 export function installRun(program: Command, ctx: CommandContext): void {
-  addConfigOptions(
-    program.command("run").description(
-      "run the daemon: health-check the local API server, elect a holder by VRRP, hold and announce the VIP",
-    ),
-  ).action(async (opts) => {
-    const loaded = await ctx.load(opts);
-    const { config } = loaded;
-    // SIGHUP may change the level of every logger at once.
-    const level = { level: config.observe.log_level };
-    const log = createLogger({
-      format: config.observe.log_format,
-      levelRef: level,
-    });
-    const reloader = ctx.reloader(opts);
-    for (const w of loaded.warnings) log.warn(w);
-    using lock = takeLock(config, log);
-    const hardening = lock && await harden(config, log);
-    if (!hardening) {
-      ctx.setStatus(EXIT.failure);
-      return;
-    }
-    const { stopDumps, onRunning } = hardening;
-    try {
-      ctx.setStatus(
-        await runDaemon({
-          config,
-          log,
-          env: ctx.io.env,
-          onRunning,
-          reload: reloader?.reload,
-          configFile: reloader?.file,
-          setLogLevel: (l) => level.level = l,
-        }),
-      );
-    } catch (err) {
-      // Found only at start (no such interface, port in use): usage errors
-      // like those check finds, worded the same way, never a stack trace.
-      const issues = err instanceof ConfigError
-        ? err.issues
-        : err instanceof ListenError
-        ? [{ path: "observe.metrics_address", message: err.message }]
-        : undefined;
-      if (issues) {
-        throw new CliExit(
-          EXIT.usage,
-          invalidConfiguration(
-            new ConfigError(issues.map((i) => ({
-              ...i,
-              origin: i.origin ?? loaded.origins[i.path],
-            }))),
-          ),
-        );
-      }
-      if (err instanceof DaemonStartError) {
-        log.error(`cannot start: ${err.message}`);
-      } else {
-        log.error("ha-vip failed", {
-          error: err instanceof Error
-            ? (err.stack ?? err.message)
-            : String(err),
-        });
-      }
-      ctx.setStatus(1);
-    } finally {
-      stopDumps();
-    }
+  addConfigOptions(program.command("run").description(RUN_DESCRIPTION))
+    .action((opts) =>
+      runCommand(ctx, () => ctx.load(opts), ctx.reloader(opts))
+    );
+}
+
+/** How `run` re-reads its configuration on SIGHUP (none without a file). */
+export type Reloader = ReturnType<CommandContext["reloader"]>;
+
+/**
+ * `run` once its flags are read, by commander ({@link installRun}) or by
+ * the field table alone (the start-up path, `_run_flags.ts`): loads the
+ * configuration with `load`, takes the instance lock, hardens the process
+ * and runs the daemon, setting the exit status through `ctx`.
+ */
+export async function runCommand(
+  ctx: Pick<CommandContext, "io" | "setStatus">,
+  load: () => Promise<LoadedConfig>,
+  reloader: Reloader,
+): Promise<void> {
+  const loaded = await load();
+  const { config } = loaded;
+  // SIGHUP may change the level of every logger at once.
+  const level = { level: config.observe.log_level };
+  const log = createLogger({
+    format: config.observe.log_format,
+    levelRef: level,
   });
+  for (const w of loaded.warnings) log.warn(w);
+  using lock = takeLock(config, log);
+  const hardening = lock && await harden(config, log);
+  if (!hardening) {
+    ctx.setStatus(EXIT.failure);
+    return;
+  }
+  const { stopDumps, onRunning } = hardening;
+  try {
+    ctx.setStatus(
+      await runDaemon({
+        config,
+        log,
+        env: ctx.io.env,
+        onRunning,
+        reload: reloader?.reload,
+        configFile: reloader?.file,
+        setLogLevel: (l) => level.level = l,
+      }),
+    );
+  } catch (err) {
+    const exit = startFailure(err, loaded, log, ctx);
+    if (exit) throw exit;
+  } finally {
+    stopDumps();
+  }
+}
+
+/**
+ * A failure found only at start (no such interface, port in use): usage
+ * errors like those check finds, worded the same way, never a stack trace;
+ * the rest is logged (exit 1). Returns what to throw (`undefined`: nothing).
+ */
+function startFailure(
+  err: unknown,
+  loaded: LoadedConfig,
+  log: Logger,
+  ctx: Pick<CommandContext, "setStatus">,
+): CliExit | undefined {
+  const issues = err instanceof ConfigError
+    ? err.issues
+    : err instanceof ListenError
+    ? [{ path: "observe.metrics_address", message: err.message }]
+    : undefined;
+  if (issues) {
+    return new CliExit(
+      EXIT.usage,
+      invalidConfiguration(
+        new ConfigError(issues.map((i) => ({
+          ...i,
+          origin: i.origin ?? loaded.origins[i.path],
+        }))),
+      ),
+    );
+  }
+  if (err instanceof DaemonStartError) {
+    log.error(`cannot start: ${err.message}`);
+  } else {
+    log.error("ha-vip failed", {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+  }
+  ctx.setStatus(1);
+  return undefined;
 }

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { VERSION as BUILD_VERSION, versionText } from "../build/mod.ts";
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/mod.ts";
-import { renderCheck } from "./_check.ts";
 import { checkAgainstInterface } from "./_interface.ts";
 import {
   CliExit,
@@ -18,12 +17,11 @@ import {
   invalidConfiguration,
 } from "./_context.ts";
 import { addConfigOptions, flagValues } from "./_options.ts";
-import { installManifest } from "./_manifest.ts";
 import { installProbe } from "./_probe.ts";
-import { installRun } from "./_run.ts";
+import { installRun, type Reloader, runCommand } from "./_run.ts";
+import { parseRunFlags, type RunFlags } from "./_run_flags.ts";
 import { installStatus } from "./_status.ts";
 export { renderStatus } from "./_status.ts";
-import { installVip } from "./_vip.ts";
 
 export { type CliIo, EXIT } from "./_context.ts";
 
@@ -38,34 +36,28 @@ const defaultIo: CliIo = {
 };
 
 /** The file the configuration comes from: `--config`, else `HA_VIP_CONFIG`. */
-function configFile(
-  opts: Record<string, unknown>,
-  io: CliIo,
-): string | undefined {
-  return (opts.config as string | undefined) ??
+function configFile(file: string | undefined, io: CliIo): string | undefined {
+  return file ??
     (io.env.HA_VIP_CONFIG?.trim() ? io.env.HA_VIP_CONFIG : undefined);
 }
 
 function loadSources(
-  opts: Record<string, unknown>,
   io: CliIo,
+  file: string | undefined,
+  flags: Record<string, unknown>,
   requireVip = true,
 ): Promise<LoadedConfig> {
-  return loadConfig({
-    file: opts.config as string | undefined,
-    env: io.env,
-    flags: flagValues(opts),
-    requireVip,
-  });
+  return loadConfig({ file, env: io.env, flags, requireVip });
 }
 
-async function load(
-  opts: Record<string, unknown>,
+async function loadFrom(
   io: CliIo,
+  file: string | undefined,
+  flags: Record<string, unknown>,
   requireVip = true,
 ): Promise<LoadedConfig> {
   try {
-    return await loadSources(opts, io, requireVip);
+    return await loadSources(io, file, flags, requireVip);
   } catch (e) {
     if (e instanceof ConfigError) {
       throw new CliExit(EXIT.usage, invalidConfiguration(e));
@@ -74,24 +66,51 @@ async function load(
   }
 }
 
+/** SIGHUP's re-read: the same sources again (none without a file). */
+function reloaderFor(
+  io: CliIo,
+  file: string | undefined,
+  flags: Record<string, unknown>,
+): Reloader {
+  const path = configFile(file, io);
+  return path === undefined
+    ? undefined
+    : { file: path, reload: () => loadSources(io, file, flags) };
+}
+
 /** Runs the CLI with `args` (without the program name); resolves to the exit status. */
 export async function main(
   args: string[],
   io: CliIo = { ...defaultIo, env: Deno.env.toObject() },
 ): Promise<number> {
+  // The daemon's start-up path: plain `run` flags are read by the field
+  // table, and neither commander nor the other commands are ever loaded
+  // (issue 12: memory); anything else goes to the full command line.
+  const runFlags = args[0] === "run" ? parseRunFlags(args.slice(1)) : undefined;
+  if (runFlags) return await runFromFlags(runFlags, io);
   let status: number = EXIT.ok;
+  const setStatus = (s: number) => status = s;
+  const { Command, CommanderError } = await import("commander");
+  const [{ renderCheck }, { installManifest }, { installVip }] = await Promise
+    .all([
+      import("./_check.ts"),
+      import("./_manifest.ts"),
+      import("./_vip.ts"),
+    ]);
   const ctx: CommandContext = {
     io,
-    load: (opts, requireVip) => load(opts, io, requireVip),
-    setStatus: (s) => status = s,
-    reloader: (opts) => {
-      const file = configFile(opts, io);
-      return file === undefined
-        ? undefined
-        : { file, reload: () => loadSources(opts, io) };
-    },
+    load: (opts, requireVip) =>
+      loadFrom(
+        io,
+        opts.config as string | undefined,
+        flagValues(opts),
+        requireVip,
+      ),
+    setStatus,
+    reloader: (opts) =>
+      reloaderFor(io, opts.config as string | undefined, flagValues(opts)),
   };
-  const program = new Command("ha-vip")
+  const program: Command = new Command("ha-vip")
     .description(
       "A floating virtual IP for Kubernetes control planes: health -> election -> announce.",
     )
@@ -111,7 +130,7 @@ export async function main(
       )
       .option("--json", "print JSON instead of YAML"),
   ).action(async (opts) => {
-    const loaded = await load(opts, io);
+    const loaded = await ctx.load(opts);
     for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
     const here = await checkAgainstInterface(loaded);
     if (here.error) {
@@ -140,13 +159,31 @@ export async function main(
       // Help and version end the program with exit code 0; the rest are usage errors.
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (e instanceof CliExit) {
-      if (e.message) {
-        io.err(e.message.endsWith("\n") ? e.message : e.message + "\n");
-      }
-      return e.status;
-    }
-    throw e;
+    return exitStatus(e, io);
   }
   return status;
+}
+
+/** `run` with flags read by the field table (no commander). */
+async function runFromFlags(f: RunFlags, io: CliIo): Promise<number> {
+  let status: number = EXIT.ok;
+  try {
+    await runCommand(
+      { io, setStatus: (s) => status = s },
+      () => loadFrom(io, f.config, f.flags),
+      reloaderFor(io, f.config, f.flags),
+    );
+  } catch (e) {
+    return exitStatus(e, io);
+  }
+  return status;
+}
+
+/** The exit status of a {@link CliExit} (its message printed); rethrows anything else. */
+function exitStatus(e: unknown, io: CliIo): number {
+  if (!(e instanceof CliExit)) throw e;
+  if (e.message) {
+    io.err(e.message.endsWith("\n") ? e.message : e.message + "\n");
+  }
+  return e.status;
 }
