@@ -98,6 +98,11 @@ export const POLLHUP = 0x010;
 /** poll: fd not open. */
 export const POLLNVAL = 0x020;
 
+/** eventfd flag: non-blocking reads and writes (= O_NONBLOCK). */
+export const EFD_NONBLOCK = 0o4000;
+/** eventfd flag: closed on exec (= O_CLOEXEC). */
+export const EFD_CLOEXEC = 0o2000000;
+
 /** EtherType: ARP. */
 export const ETH_P_ARP = 0x0806;
 /** EtherType: IPv4. */

@@ -52,6 +52,11 @@ export const LIBC_SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  // The wake-up of a waiting recv (lib/sys/_socket.ts): an eventfd polled
+  // beside the socket, written on the main thread to end the wait at once.
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },

@@ -2,9 +2,15 @@
  * A thin socket over libc that never blocks the event loop.
  *
  * Every fd is created with SOCK_NONBLOCK|SOCK_CLOEXEC. Waiting happens in a
- * `poll` declared `nonblocking: true` (a pool thread) in slices of at most
- * {@link MAX_POLL_SLICE_MS}; reading happens synchronously on the main thread
- * with MSG_DONTWAIT once poll says data is there. Errors that decide control
+ * `poll` declared `nonblocking: true` (a pool thread); reading happens
+ * synchronously on the main thread with MSG_DONTWAIT once poll says data is
+ * there. A pending native poll cannot be interrupted from JavaScript, so the
+ * socket polls an `eventfd` beside its fd: an abort of the waiting `recv`,
+ * or `close`, writes to it and the wait ends at once. The process sleeps
+ * until a datagram, its deadline or an event, never in short slices (issue
+ * 12: the VRRP loop used to wake every 50 ms to notice events). Without an
+ * eventfd (it could not be created) it falls back to slices of
+ * {@link MAX_POLL_SLICE_MS}. Errors that decide control
  * flow come in-band (return values, poll revents, SO_ERROR), never from
  * errno alone; errno is only used to word messages.
  *
@@ -16,6 +22,8 @@ import {
   AF_INET6,
   AF_NETLINK,
   AF_PACKET,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
   IFNAMSIZ,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
@@ -34,10 +42,21 @@ import { Errno, SysError } from "./_errno.ts";
 import { lastErrno, libc } from "./_libc.ts";
 
 /**
- * Longest single wait in native code. A pending nonblocking call keeps the
- * process alive and pins its buffer, so shutdown waits at most this long.
+ * Longest single wait in native code without a wake-up eventfd. A pending
+ * nonblocking call keeps the process alive and pins its buffer, so shutdown
+ * waits at most this long.
  */
 export const MAX_POLL_SLICE_MS = 200;
+
+/**
+ * Longest single wait in native code with a wake-up eventfd (events and
+ * close end it at once): a safety net only, so that a lost wake-up costs
+ * at most this much.
+ */
+const MAX_WAKEABLE_WAIT_MS = 30_000;
+
+/** The 8-byte counter increment written to the wake-up eventfd. */
+const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** Size of `struct sockaddr_storage`: room for any source address. */
 const SOCKADDR_STORAGE_SIZE = 128;
@@ -51,11 +70,11 @@ export interface RecvOptions {
   timeoutMs: number;
   /** Receive buffer size; longer datagrams are cut and flagged. Default 65536. */
   maxBytes?: number;
-  /** Stops waiting (resolves `null`) within one poll slice of an abort. */
+  /** Stops waiting (resolves `null`) as soon as it aborts. */
   signal?: AbortSignal;
   /**
-   * Longest single wait in native code, ms (default and at most
-   * {@link MAX_POLL_SLICE_MS}): how late an abort may be noticed.
+   * Longest single wait in native code, ms. Default: until the timeout
+   * (with the wake-up eventfd) or {@link MAX_POLL_SLICE_MS} (without).
    */
   sliceMs?: number;
 }
@@ -100,6 +119,8 @@ export class Socket {
   #fdClosed = false;
   #polling = false;
   #receiving = false;
+  /** The wake-up eventfd, created by the first wait; -1: none (yet). */
+  #efd = -1;
   #rx: Uint8Array = new Uint8Array(0);
   readonly #from = new Uint8Array(SOCKADDR_STORAGE_SIZE);
   readonly #fromLen = new Uint32Array(1);
@@ -242,6 +263,8 @@ export class Socket {
       throw new Error(`recv already pending on ${this.#label}`);
     }
     this.#receiving = true;
+    const wake = () => this.#wake();
+    options.signal?.addEventListener("abort", wake);
     try {
       const deadline = performance.now() + Math.max(0, options.timeoutMs);
       let spurious = 0;
@@ -260,13 +283,14 @@ export class Socket {
         spurious = 0;
         const remaining = deadline - performance.now();
         if (remaining <= 0) return null;
-        const slice = Math.min(
-          options.sliceMs ?? MAX_POLL_SLICE_MS,
-          MAX_POLL_SLICE_MS,
-        );
+        const cap = this.#wakeFd() >= 0
+          ? MAX_WAKEABLE_WAIT_MS
+          : MAX_POLL_SLICE_MS;
+        const slice = Math.min(options.sliceMs ?? cap, cap);
         await this.#pollWait(Math.min(remaining, slice));
       }
     } finally {
+      options.signal?.removeEventListener("abort", wake);
       this.#receiving = false;
     }
   }
@@ -282,7 +306,8 @@ export class Socket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#polling) this.#closeFd();
+    if (this.#polling) this.#wake();
+    else this.#closeFd();
   }
 
   /** {@link close}, resolving once the fd is released. Never rejects. */
@@ -304,6 +329,7 @@ export class Socket {
   #closeFd(): void {
     if (this.#fdClosed) return;
     this.#fdClosed = true;
+    if (this.#efd >= 0) libc().close(this.#efd);
     // Never retried: on Linux the fd is gone even when close reports EINTR.
     if (this.#closeOffThread) {
       libc().close_nb(this.#fd).then(
@@ -322,12 +348,29 @@ export class Socket {
     }
   }
 
-  #pollfd(): Uint8Array {
-    const pfd = new Uint8Array(8);
+  #pollfd(withWake = false): Uint8Array {
+    const fds = withWake && this.#efd >= 0 ? [this.#fd, this.#efd] : [this.#fd];
+    const pfd = new Uint8Array(8 * fds.length);
     const v = new DataView(pfd.buffer);
-    v.setInt32(0, this.#fd, true);
-    v.setInt16(4, POLLIN, true);
+    fds.forEach((fd, i) => {
+      v.setInt32(8 * i, fd, true);
+      v.setInt16(8 * i + 4, POLLIN, true);
+    });
     return pfd;
+  }
+
+  /** The wake-up eventfd, created on first use; -1 when there is none. */
+  #wakeFd(): number {
+    if (this.#efd < 0 && !this.#closed) {
+      // -1 (no eventfd: an old seccomp profile...): slices instead.
+      this.#efd = Math.max(-1, libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    }
+    return this.#efd;
+  }
+
+  /** Ends a pending poll at once (a no-op without an eventfd). */
+  #wake(): void {
+    if (this.#efd >= 0 && !this.#fdClosed) libc().write(this.#efd, ONE, 8n);
   }
 
   /** Synchronous poll with timeout 0: the revents, 0 if nothing. */
@@ -340,13 +383,18 @@ export class Socket {
 
   async #pollWait(ms: number): Promise<void> {
     // pfd stays referenced by this frame until the native call returns.
-    const pfd = this.#pollfd();
+    const pfd = this.#pollfd(true);
+    const n = BigInt(pfd.length / 8);
     this.#polling = true;
     try {
-      await libc().poll(pfd, 1n, Math.max(1, Math.ceil(ms)));
+      await libc().poll(pfd, n, Math.max(1, Math.ceil(ms)));
     } finally {
       this.#polling = false;
       if (this.#closed) this.#closeFd();
+      else if (n > 1n && new DataView(pfd.buffer).getInt16(14, true) !== 0) {
+        // Woken: reset the counter (one read empties it).
+        libc().read(this.#efd, new Uint8Array(8), 8n);
+      }
     }
   }
 

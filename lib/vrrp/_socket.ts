@@ -45,12 +45,6 @@ const IP_TOS = 1;
 const TOS_INTERNETWORK_CONTROL = 0xc0;
 /** Larger than any VRRP datagram (60 + 8 + 255 × 4 bytes). */
 const RECV_BUFFER = 2048;
-/**
- * A pending FFI poll cannot be interrupted: the receive waits in slices
- * this long, so an abort (a queued signal or health event) is noticed
- * within it. (An eventfd in the poll set would end the wait at once.)
- */
-const WAKE_SLICE_MS = 50;
 
 /** Options of {@link openVrrpSocket}. */
 export interface VrrpSocketOptions {
@@ -87,7 +81,7 @@ export interface VrrpSocket extends Disposable {
   /**
    * Waits up to `timeoutMs` for one datagram without blocking the event
    * loop; resolves the raw datagram (IPv4 header first), or null on
-   * timeout, abort (noticed within 50 ms) or close. Throws a `SysError` for
+   * timeout, abort (at once: lib/sys's wake-up eventfd) or close. Throws a `SysError` for
    * a socket error.
    */
   recv(options: { timeoutMs: number; signal?: AbortSignal }): Promise<
@@ -163,7 +157,6 @@ function wrap(sock: Socket, src: string, peers: string[]): VrrpSocket {
         timeoutMs,
         signal,
         maxBytes: RECV_BUFFER,
-        sliceMs: WAKE_SLICE_MS,
       });
       // A cut datagram keeps its IPv4 total length: validation drops it
       // as "truncated".

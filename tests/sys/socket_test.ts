@@ -112,6 +112,23 @@ Deno.test("an aborted recv resolves null", async () => {
   }
 });
 
+Deno.test("the wake-up eventfd of a waiting recv is closed with its socket", async () => {
+  const before = openFds();
+  for (let i = 0; i < 20; i++) {
+    const { sock } = udpOnLoopback();
+    const ac = new AbortController();
+    // Waited on (so the eventfd exists), then aborted, then closed mid-wait.
+    const first = sock.recv({ timeoutMs: 60_000, signal: ac.signal });
+    setTimeout(() => ac.abort(), 5);
+    assert.equal(await first, null);
+    const second = sock.recv({ timeoutMs: 60_000 });
+    setTimeout(() => sock.close(), 5);
+    assert.equal(await second, null);
+    await sock.closeAsync();
+  }
+  assert.equal(openFds(), before);
+});
+
 Deno.test("only one recv may wait on a socket", async () => {
   const { sock } = udpOnLoopback();
   try {
