@@ -19,7 +19,7 @@
  *    real-time timer. Deno's handler, and so the inspector trigger, never
  *    runs again.
  * 3. SIGALRM is ignored, so an alarm nobody collected ends nothing.
- * 4. {@link watchStateDumps} polls the timer (`getitimer`) every 250 ms: an
+ * 4. {@link watchStateDumps} polls the timer (`getitimer`) every second: an
  *    armed timer is a dump request. The same poll checks that SIGUSR1 still
  *    has ha-vip's handler and takes it back (with a warning) if anything
  *    replaced it.
@@ -49,8 +49,14 @@ import {
   signalAction,
 } from "../sys/mod.ts";
 
-/** How often a dump request and the SIGUSR1 handler are checked. */
-export const DUMP_POLL_MS = 250;
+/**
+ * How often a dump request and the SIGUSR1 handler are checked. Each check
+ * wakes an otherwise sleeping daemon (issue 12: idle CPU), so once a
+ * second: a dump is asked for by hand and comes within a second; a handler
+ * the runtime took back is retaken as soon, and the seccomp filter of
+ * {@link denyNewListeners} keeps a debugger port shut meanwhile.
+ */
+export const DUMP_POLL_MS = 1000;
 
 interface TakeoverState {
   /** Address of libc's `alarm`: SIGUSR1's handler while ha-vip holds it. */
