@@ -55,6 +55,14 @@ export const MAX_POLL_SLICE_MS = 200;
  */
 const MAX_WAKEABLE_WAIT_MS = 30_000;
 
+/**
+ * Linux lets a poll timeout run late by 0.1 % of its length (timer slack,
+ * `select_estimate_accuracy`): 1 ms on a 1 s wait, which made adverts drift
+ * and jitter. A long wait stops this much short of its end and finishes
+ * with a short poll, whose slack is the thread's 50 µs.
+ */
+const FINAL_WAIT_MS = 20;
+
 /** The 8-byte counter increment written to the wake-up eventfd. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
@@ -287,7 +295,10 @@ export class Socket {
           ? MAX_WAKEABLE_WAIT_MS
           : MAX_POLL_SLICE_MS;
         const slice = Math.min(options.sliceMs ?? cap, cap);
-        await this.#pollWait(Math.min(remaining, slice));
+        const precise = remaining > 2 * FINAL_WAIT_MS
+          ? remaining - FINAL_WAIT_MS
+          : remaining;
+        await this.#pollWait(Math.min(precise, slice));
       }
     } finally {
       options.signal?.removeEventListener("abort", wake);
