@@ -254,11 +254,20 @@ Deno.test("interval arithmetic: overlaps of holders, minus cut-off time", () => 
 
 Deno.test("defaultBounds follow the VRRP timers", () => {
   const p = { A: 1000, W: 2000, H: 2000, L: 5000 };
+  // A steady state moves the VIP never: each move is a spurious failover.
   assert.deepEqual(defaultBounds("ha-vip", "steady", p), {
     maxGapMs: 0,
     maxDualMs: 0,
+    maxVipGains: 0,
   });
   const crash = defaultBounds("ha-vip", "crash", p);
+  // A node's death: the client is dark until the backup takes over, and
+  // nobody else holds the VIP meanwhile.
+  assert.deepEqual(defaultBounds("ha-vip", "die", p), {
+    maxGapMs: 5500,
+    maxTakeoverMs: 5000,
+    maxDualMs: 0,
+  });
   assert.equal(crash.maxTakeoverMs, 5000);
   assert.equal(crash.maxExpiryMs, 7000);
   assert.equal(defaultBounds("keepalived", "crash", p).maxExpiryMs, undefined);
