@@ -89,3 +89,4 @@ export {
   waitFor,
   watchAddresses,
 } from "./daemon_process.ts";
+export { ipPacketOf, parsePcap, type Pcap, type PcapFrame } from "./pcap.ts";
