@@ -1,6 +1,7 @@
 /**
- * VRRP version 3 (RFC 5798) advertisement codec for IPv4, and the IPv4
- * header reader for what a raw socket receives. Pure: bytes in, values out.
+ * VRRP version 3 (RFC 5798) advertisement codec for IPv4 and IPv6, and the
+ * IPv4 header reader for what a raw IPv4 socket receives (a raw IPv6 socket
+ * hands over the payload only). Pure: bytes in, values out.
  *
  * Wire layout of the VRRP message (§5.1), network byte order:
  *
@@ -9,14 +10,20 @@
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  * |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
  * |(rsvd) |     Max Adver Int     |          Checksum             |
- * |                     IPv4 Address(es) ...                      |
+ * |            IPv4 Address(es) (4 bytes) or IPv6 (16 bytes)      |
  * ```
+ *
+ * The family is the one of the packet's source address: an IPv4 virtual
+ * router carries only IPv4 addresses, an IPv6 one only IPv6 (§5.2.5).
  *
  * @module
  */
 
-import { formatIPv4, parseIPv4 } from "../ip/mod.ts";
+import { formatIP, type IpFamily, parseIP } from "../ip/mod.ts";
 import { IPPROTO_VRRP } from "../sys/mod.ts";
+
+/** An address family as VRRP speaks it: 4 or 6. */
+export type VrrpFamily = IpFamily;
 
 /** The VRRP version this codec speaks. */
 export const VRRP_VERSION = 3;
@@ -24,6 +31,8 @@ export const VRRP_VERSION = 3;
 export const VRRP_TYPE_ADVERTISEMENT = 1;
 /** The IPv4 multicast group of VRRP (RFC 5798 §5.1.1.2). */
 export const VRRP_MULTICAST_GROUP = "224.0.0.18";
+/** The IPv6 multicast group of VRRP (RFC 5798 §5.1.2.2), link scope. */
+export const VRRP_MULTICAST_GROUP_V6 = "ff02::12";
 /** Fixed part of the VRRP message, before the addresses. */
 export const VRRP_HEADER_SIZE = 8;
 /** Largest Max Advertise Interval: 12 bits of centiseconds (40.95 s). */
@@ -31,7 +40,17 @@ export const MAX_ADVERT_INTERVAL_CS = 0x0fff;
 /** The TTL every VRRP packet is sent with and must arrive with (§7.1). */
 export const VRRP_TTL = 255;
 
-/** The fields of one VRRPv3 IPv4 advertisement. */
+/** The multicast group of `family`. */
+export function vrrpMulticastGroup(family: VrrpFamily): string {
+  return family === 4 ? VRRP_MULTICAST_GROUP : VRRP_MULTICAST_GROUP_V6;
+}
+
+/** Bytes of one address of `family` in the address list. */
+export function addressSize(family: VrrpFamily): number {
+  return family === 4 ? 4 : 16;
+}
+
+/** The fields of one VRRPv3 advertisement (IPv4 or IPv6). */
 export interface Advertisement {
   /** Virtual router id, 1-255. */
   vrid: number;
@@ -39,7 +58,10 @@ export interface Advertisement {
   priority: number;
   /** Sender's advertisement interval in centiseconds, 1-4095 when sending. */
   maxAdvertIntervalCs: number;
-  /** The virtual IPv4 addresses, dotted quads, in wire order. */
+  /**
+   * The virtual addresses in wire order: dotted quads, or canonical IPv6
+   * text (RFC 5952) when decoded.
+   */
   addresses: string[];
 }
 
@@ -50,13 +72,13 @@ export interface DecodedAdvertisement extends Advertisement {
 }
 
 /**
- * The IPv4 addresses of the pseudo-header the v3 checksum covers
- * (RFC 5798 §5.2.8): the packet's source and destination.
+ * The addresses of the pseudo-header the v3 checksum covers (RFC 5798
+ * §5.2.8): the packet's source and destination, both IPv4 or both IPv6.
  */
 export interface PseudoHeaderAddresses {
-  /** Source address of the IPv4 packet carrying the message. */
+  /** Source address of the packet carrying the message. */
   src: string;
-  /** Destination: 224.0.0.18, or the peer's address for unicast. */
+  /** Destination: 224.0.0.18 / ff02::12, or the peer's address (unicast). */
   dst: string;
 }
 
@@ -105,27 +127,51 @@ function onesSum(bytes: Uint8Array, initial = 0): number {
   return sum;
 }
 
+/** The family of an address text (a `:` makes it IPv6). */
+export function familyOf(text: string): VrrpFamily {
+  return text.includes(":") ? 6 : 4;
+}
+
+/**
+ * IPv4 (RFC 768 style, 12 bytes): src, dst, 0, protocol, length (16 bits).
+ * IPv6 (RFC 2460 §8.1, 40 bytes): src, dst, length (32 bits), 3 zero
+ * bytes, next header.
+ */
 function pseudoHeader(
   addrs: PseudoHeaderAddresses,
   vrrpLength: number,
 ): Uint8Array {
-  const ph = new Uint8Array(12);
-  ph.set(parseIPv4(addrs.src), 0);
-  ph.set(parseIPv4(addrs.dst), 4);
-  ph[8] = 0;
-  ph[9] = IPPROTO_VRRP;
-  ph[10] = vrrpLength >> 8;
-  ph[11] = vrrpLength & 0xff;
+  const src = parseIP(addrs.src).bytes;
+  const dst = parseIP(addrs.dst).bytes;
+  if (src.length !== dst.length) {
+    throw new RangeError(
+      `source ${addrs.src} and destination ${addrs.dst} are of different families`,
+    );
+  }
+  const n = src.length;
+  const ph = new Uint8Array(n === 4 ? 12 : 40);
+  ph.set(src, 0);
+  ph.set(dst, n);
+  if (n === 4) {
+    ph[9] = IPPROTO_VRRP;
+    ph[10] = vrrpLength >> 8;
+    ph[11] = vrrpLength & 0xff;
+  } else {
+    new DataView(ph.buffer).setUint32(32, vrrpLength);
+    ph[39] = IPPROTO_VRRP;
+  }
   return ph;
 }
 
 /**
  * The RFC 5798 §5.2.8 checksum of `message` (a whole VRRP message whose
  * checksum field is taken as it is: zero it first to compute a new one)
- * over the IPv4 pseudo-header (src, dst, zero, protocol 112, VRRP length)
- * and the message. keepalived computes it this way for v3 over IPv4;
- * some vendors leave the pseudo-header out (keepalived's
- * `v3_checksum_as_v2`), which this codec does not speak.
+ * over the pseudo-header of the family (IPv4: src, dst, zero, protocol
+ * 112, VRRP length; IPv6: RFC 2460 §8.1) and the message. keepalived
+ * computes it this way for v3 (for IPv6 the kernel does, through
+ * `IPV6_CHECKSUM`); some vendors leave the IPv4 pseudo-header out
+ * (keepalived's `v3_checksum_as_v2`), which this codec does not speak. With
+ * an authentication trailer, `message` is the PDU without the trailer.
  */
 export function vrrpChecksum(
   message: Uint8Array,
@@ -150,10 +196,11 @@ export function verifyChecksum(
 
 /**
  * Encodes a VRRPv3 advertisement (the VRRP message only: the kernel adds
- * the IPv4 header). The checksum covers the pseudo-header, so a unicast
- * sender encodes once per peer with that peer as `dst`. Throws a
- * `RangeError` for out-of-range fields and an `AddressParseError` for
- * bad address text (both come from configuration, not the network).
+ * the IP header), of the family of `addrs.src`. The checksum covers the
+ * pseudo-header, so a unicast sender encodes once per peer with that peer
+ * as `dst`. Throws a `RangeError` for out-of-range fields or an address of
+ * the other family, and an `AddressParseError` for bad address text (both
+ * come from configuration, not the network).
  */
 export function encodeAdvertisement(
   adv: Advertisement,
@@ -168,7 +215,9 @@ export function encodeAdvertisement(
     MAX_ADVERT_INTERVAL_CS,
   );
   checkInt("address count", adv.addresses.length, 0, 255);
-  const out = new Uint8Array(VRRP_HEADER_SIZE + 4 * adv.addresses.length);
+  const family = familyOf(addrs.src);
+  const size = addressSize(family);
+  const out = new Uint8Array(VRRP_HEADER_SIZE + size * adv.addresses.length);
   out[0] = (VRRP_VERSION << 4) | VRRP_TYPE_ADVERTISEMENT;
   out[1] = adv.vrid;
   out[2] = adv.priority;
@@ -176,20 +225,45 @@ export function encodeAdvertisement(
   // The 4 reserved bits stay zero (MUST on send).
   out[4] = adv.maxAdvertIntervalCs >> 8;
   out[5] = adv.maxAdvertIntervalCs & 0xff;
-  adv.addresses.forEach((a, i) => out.set(parseIPv4(a), 8 + 4 * i));
+  adv.addresses.forEach((a, i) => {
+    const bytes = parseIP(a).bytes;
+    if (bytes.length !== size) {
+      throw new RangeError(
+        `address ${a} is not IPv${family} like the source ${addrs.src}: a virtual router carries one family`,
+      );
+    }
+    out.set(bytes, 8 + size * i);
+  });
   const sum = vrrpChecksum(out, addrs);
   out[6] = sum >> 8;
   out[7] = sum & 0xff;
   return out;
 }
 
+/** An advertisement with what follows its address list. */
+export interface SplitAdvertisement {
+  /** The decoded PDU. */
+  advertisement: DecodedAdvertisement;
+  /** The PDU's bytes (header and addresses), a view. */
+  pdu: Uint8Array;
+  /**
+   * The bytes after the address list, a view: empty for a plain advert,
+   * an authentication trailer for a signed one, or junk.
+   */
+  trailer: Uint8Array;
+}
+
 /**
- * Decodes a VRRPv3 IPv4 advertisement (the VRRP message, after the IPv4
- * header). Reserved bits are ignored (§5.2.6). Does not verify the
- * checksum (that needs the IPv4 addresses: {@link verifyChecksum}).
- * Throws only a {@link VrrpDecodeError}.
+ * Decodes a VRRPv3 advertisement of `family` (the bytes after the IP
+ * header) and hands back what follows the address list separately.
+ * Reserved bits are ignored (§5.2.6). Does not verify the checksum (that
+ * needs the addresses: {@link verifyChecksum} on `pdu`). Throws only a
+ * {@link VrrpDecodeError}.
  */
-export function decodeAdvertisement(bytes: Uint8Array): DecodedAdvertisement {
+export function splitAdvertisement(
+  bytes: Uint8Array,
+  family: VrrpFamily = 4,
+): SplitAdvertisement {
   if (bytes.length < VRRP_HEADER_SIZE) {
     throw new VrrpDecodeError(
       "truncated",
@@ -211,31 +285,52 @@ export function decodeAdvertisement(bytes: Uint8Array): DecodedAdvertisement {
     );
   }
   const count = bytes[3];
-  const expected = VRRP_HEADER_SIZE + 4 * count;
+  const size = addressSize(family);
+  const expected = VRRP_HEADER_SIZE + size * count;
   if (bytes.length < expected) {
     throw new VrrpDecodeError(
       "truncated",
-      `VRRP message has ${bytes.length} bytes, ${count} IPv4 addresses need ${expected}`,
-    );
-  }
-  if (bytes.length > expected) {
-    // Also what an IPv6 advertisement looks like to an IPv4 reader.
-    throw new VrrpDecodeError(
-      "length",
-      `VRRP message has ${bytes.length} bytes, ${count} IPv4 addresses make ${expected}`,
+      `VRRP message has ${bytes.length} bytes, ${count} IPv${family} addresses need ${expected}`,
     );
   }
   const addresses: string[] = [];
   for (let i = 0; i < count; i++) {
-    addresses.push(formatIPv4(bytes.subarray(8 + 4 * i, 12 + 4 * i)));
+    const at = VRRP_HEADER_SIZE + size * i;
+    addresses.push(formatIP(bytes.subarray(at, at + size)));
   }
   return {
-    vrid: bytes[1],
-    priority: bytes[2],
-    maxAdvertIntervalCs: ((bytes[4] & 0x0f) << 8) | bytes[5],
-    checksum: (bytes[6] << 8) | bytes[7],
-    addresses,
+    advertisement: {
+      vrid: bytes[1],
+      priority: bytes[2],
+      maxAdvertIntervalCs: ((bytes[4] & 0x0f) << 8) | bytes[5],
+      checksum: (bytes[6] << 8) | bytes[7],
+      addresses,
+    },
+    pdu: bytes.subarray(0, expected),
+    trailer: bytes.subarray(expected),
   };
+}
+
+/**
+ * Decodes a VRRPv3 advertisement of `family` (the VRRP message, after the
+ * IP header) that must end with its address list. Reserved bits are
+ * ignored (§5.2.6). Does not verify the checksum (that needs the
+ * addresses: {@link verifyChecksum}). Throws only a {@link VrrpDecodeError}.
+ */
+export function decodeAdvertisement(
+  bytes: Uint8Array,
+  family: VrrpFamily = 4,
+): DecodedAdvertisement {
+  const split = splitAdvertisement(bytes, family);
+  if (split.trailer.length > 0) {
+    // Also what an IPv6 advertisement looks like to an IPv4 reader.
+    const count = split.advertisement.addresses.length;
+    throw new VrrpDecodeError(
+      "length",
+      `VRRP message has ${bytes.length} bytes, ${count} IPv${family} addresses make ${split.pdu.length}`,
+    );
+  }
+  return split.advertisement;
 }
 
 /** The parts of a received IPv4 datagram that VRRP looks at. */
@@ -298,8 +393,8 @@ export function parseIpv4Packet(bytes: Uint8Array): Ipv4Packet {
     tos: bytes[1],
     ttl: bytes[8],
     protocol: bytes[9],
-    src: formatIPv4(bytes.subarray(12, 16)),
-    dst: formatIPv4(bytes.subarray(16, 20)),
+    src: formatIP(bytes.subarray(12, 16)),
+    dst: formatIP(bytes.subarray(16, 20)),
     payload: bytes.subarray(headerLength, totalLength),
   };
 }

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { parseIPv4 } from "../ip/mod.ts";
+import { parseIP } from "../ip/mod.ts";
 import { MAX_ADVERT_INTERVAL_CS } from "./_codec.ts";
 
 /**
@@ -50,7 +50,10 @@ export interface VrrpConfig {
   advertIntervalCs: number;
   /** Preempt_Mode: take over from a lower-priority master. */
   preempt: boolean;
-  /** Our primary IPv4 address: the source of our adverts, the tie-break. */
+  /**
+   * Our primary address: the source of our adverts, the tie-break. IPv4,
+   * or for an IPv6 virtual router our link-local address.
+   */
   primaryIp: string;
   /** See {@link NoneEligiblePolicy}; default `"stay-backup"`. */
   noneEligiblePolicy?: NoneEligiblePolicy;
@@ -218,10 +221,19 @@ function checkInt(name: string, value: number, min: number, max: number) {
   }
 }
 
-/** Our primary address as an unsigned 32-bit number, for the tie-break. */
-function ipv4Number(text: string): number {
-  const b = parseIPv4(text);
-  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+/**
+ * Compares two addresses of one family as unsigned big-endian numbers
+ * (the §6.4.3 tie-break: IPv4 primary addresses, or IPv6 link-local ones):
+ * negative, zero or positive. Different families compare by length.
+ */
+export function compareAddresses(a: string, b: string): number {
+  const x = parseIP(a).bytes;
+  const y = parseIP(b).bytes;
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) return x[i] - y[i];
+  }
+  return 0;
 }
 
 /** Skew_Time in ms: ((256 - priority) × Master_Adver_Interval) / 256. */
@@ -276,10 +288,10 @@ export function createVrrpState(
     MAX_ADVERT_INTERVAL_CS,
   );
   try {
-    ipv4Number(config.primaryIp);
+    parseIP(config.primaryIp);
   } catch (err) {
     throw new RangeError(
-      `primaryIp must be an IPv4 address, got ${
+      `primaryIp must be an IPv4 or IPv6 address, got ${
         JSON.stringify(config.primaryIp)
       }`,
       { cause: err },
@@ -445,7 +457,7 @@ function beats(state: VrrpState, priority: number, src: string): boolean {
   const ours = effectivePriority(state);
   if (priority !== ours) return priority > ours;
   // Tie: the greater primary address wins, compared as unsigned numbers.
-  return ipv4Number(src) > ipv4Number(state.config.primaryIp);
+  return compareAddresses(src, state.config.primaryIp) > 0;
 }
 
 /**

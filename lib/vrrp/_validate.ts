@@ -1,23 +1,36 @@
 /**
  * Receive-path validation of VRRPv3 advertisements (RFC 5798 §7.1) as a
- * pure function: a raw IPv4 datagram and our configuration in, either a
- * trusted advertisement or a drop reason out. A dropped packet never
- * reaches the state machine, so it can neither reset nor delay a timer.
+ * pure function, for IPv4 and IPv6: a received packet and our
+ * configuration in, either a trusted advertisement or a drop reason out. A
+ * dropped packet never reaches the state machine, so it can neither reset
+ * nor delay a timer. With authentication configured, the signed-advert
+ * checks of `lib/vrrp_auth` run here too, and the per-sender replay state
+ * comes back only with an accepted packet.
  *
  * @module
  */
 
 import {
-  decodeAdvertisement,
   type DecodedAdvertisement,
-  type Ipv4Packet,
+  familyOf,
   parseIpv4Packet,
+  type SplitAdvertisement,
+  splitAdvertisement,
   verifyChecksum,
   VRRP_MULTICAST_GROUP,
   VRRP_TTL,
   VrrpDecodeError,
+  type VrrpFamily,
 } from "./_codec.ts";
+import { formatIP, parseIP } from "../ip/mod.ts";
 import { IPPROTO_VRRP } from "../sys/mod.ts";
+import {
+  AUTH_DROP_REASONS,
+  AUTH_TRAILER_SIZE,
+  type AuthConfig,
+  checkAuthentication,
+  type ReplayState,
+} from "../vrrp_auth/mod.ts";
 
 /**
  * Every reason a received packet is dropped, in the order they are
@@ -30,22 +43,25 @@ export const DROP_REASONS = [
   "ip_header",
   /** Not IP protocol 112. */
   "protocol",
-  /** TTL is not 255: the packet crossed a router, or was forged off-link. */
+  /** TTL / hop limit not 255: the packet crossed a router, or was forged off-link. */
   "ttl",
   /** VRRP version is not 3. */
   "version",
   /** VRRP type is not 1 (advertisement). */
   "type",
-  /** Bytes beyond the address list (an IPv6 advert, or junk). */
+  /** Bytes beyond the address list (an IPv6 advert, or junk), auth off. */
   "length",
   /** Checksum wrong with either pseudo-header destination. */
   "checksum",
   /** Another virtual router on the same segment: normal, not an error. */
   "vrid",
+  /** IPv6: the source is not a link-local address (RFC 5798 §5.1.2.1). */
+  "not_link_local",
   /** Our own source address: looped back, or someone else uses our IP. */
   "own",
   /** Source not among the configured unicast peers. */
   "source",
+  ...AUTH_DROP_REASONS,
   /** Our VRID but other virtual addresses: a misconfiguration, not obeyed. */
   "address_mismatch",
   /** Max Advertise Interval 0: would make the master-down timer skew-only. */
@@ -67,9 +83,15 @@ export function isSilentDrop(reason: DropReason): boolean {
 export interface ValidateOptions {
   /** Our virtual router id. */
   vrid: number;
-  /** Our virtual IPv4 addresses; the advert must carry exactly these. */
+  /**
+   * Our virtual addresses (one family); the advert must carry exactly
+   * these, in any order.
+   */
   addresses: readonly string[];
-  /** Our primary address: packets from it are our own. */
+  /**
+   * Our primary address: packets from it are our own. Its family is the
+   * virtual router's (IPv6: our link-local address).
+   */
   primaryIp: string;
   /**
    * If set (unicast mode), only these sources are accepted, like
@@ -77,11 +99,43 @@ export interface ValidateOptions {
    */
   allowedSources?: readonly string[];
   /**
-   * Require TTL 255 (default true, RFC 5798 §7.1). keepalived skips the
-   * check in unicast mode so that peers may be routed; setting this false
-   * does the same and gives up the off-link protection.
+   * Require TTL / hop limit 255 (default true, RFC 5798 §7.1). keepalived
+   * skips the check in unicast mode so that peers may be routed; setting
+   * this false does the same and gives up the off-link protection.
    */
   checkTtl?: boolean;
+}
+
+/**
+ * Authentication of one received packet: the settings, the per-sender
+ * replay state before it, and the realtime clock.
+ */
+export interface ValidateAuth {
+  /** The authentication settings. */
+  config: AuthConfig;
+  /** The replay state as it is now. */
+  replay: ReplayState;
+  /** Realtime clock, ms since the epoch (the sequences' time base). */
+  wallMs: number;
+}
+
+/**
+ * A received packet, whatever the family: IPv4 from its header
+ * ({@link parseIpv4Packet}), IPv6 from `recvmsg` (the source from the
+ * address, the destination from `IPV6_PKTINFO`, the hop limit from
+ * `IPV6_HOPLIMIT`: a raw IPv6 socket hands over no header).
+ */
+export interface ReceivedPacket {
+  /** Source address (any text form; compared canonically). */
+  src: string;
+  /** Destination address. */
+  dst: string;
+  /** TTL (IPv4) or hop limit (IPv6) as received. */
+  ttl: number;
+  /** IP protocol / next header (112 for VRRP). */
+  protocol: number;
+  /** The VRRP message (and trailer), after the IP header. */
+  payload: Uint8Array;
 }
 
 /** An advertisement that passed every check. */
@@ -90,9 +144,9 @@ export interface AcceptedPacket {
   ok: true;
   /** The decoded advertisement. */
   advertisement: DecodedAdvertisement;
-  /** The sender's address (its primary IP: used for the tie-break). */
+  /** The sender's address, canonical (its primary IP: the tie-break). */
   src: string;
-  /** The packet's destination (224.0.0.18 or our unicast address). */
+  /** The packet's destination (the group or our unicast address). */
   dst: string;
   /**
    * True when the checksum only matched with 224.0.0.18 in the
@@ -100,6 +154,10 @@ export interface AcceptedPacket {
    * 1.3.6 (`old_unicast_checksum`). Accepted, like keepalived does.
    */
   oldUnicastChecksum: boolean;
+  /** The key that signed it; null when unsigned (or auth is off). */
+  keyId: number | null;
+  /** With authentication: the replay state to keep from now on. */
+  replay?: ReplayState;
 }
 
 /** A packet that failed a check. */
@@ -110,7 +168,7 @@ export interface DroppedPacket {
   drop: DropReason;
   /** One human sentence for a log line. */
   detail: string;
-  /** The source address, when the IPv4 header was readable. */
+  /** The source address, when the IP header was readable. */
   src?: string;
 }
 
@@ -123,80 +181,166 @@ function drop(reason: DropReason, detail: string, src?: string): DroppedPacket {
     : { ok: false, drop: reason, detail, src };
 }
 
+/** Canonical text of an address (RFC 5952 for IPv6), or the text itself. */
+function canonical(text: string): string {
+  try {
+    return formatIP(parseIP(text).bytes);
+  } catch {
+    return text;
+  }
+}
+
 function sameAddressSet(
   got: readonly string[],
   want: readonly string[],
 ): boolean {
   if (got.length !== want.length) return false;
   const have = new Set(got);
-  return have.size === want.length && want.every((a) => have.has(a));
+  return have.size === want.length &&
+    want.every((a) => have.has(canonical(a)));
+}
+
+function isLinkLocal(text: string): boolean {
+  const b = parseIP(text).bytes;
+  return b.length === 16 && b[0] === 0xfe && (b[1] & 0xc0) === 0x80;
 }
 
 /**
- * Checks a raw datagram from the VRRP socket (IPv4 header included) per
- * RFC 5798 §7.1, in this order: IPv4 header, protocol, TTL 255, version,
- * type, length, checksum, VRID, own source, allowed source, addresses,
- * interval. Never throws for any input bytes.
- *
- * Deviations, both from keepalived: a unicast packet whose checksum was
- * computed with 224.0.0.18 in the pseudo-header is accepted (flagged);
- * an address mismatch is dropped even at priority 255 (we never run as
- * address owner, and obeying a misconfigured peer is worse than ignoring
- * it).
+ * Checks a raw IPv4 datagram from the VRRP socket (IPv4 header included)
+ * per RFC 5798 §7.1; see {@link validatePacket} for the order. Never
+ * throws for any input bytes.
  */
 export function validateAdvertisement(
   datagram: Uint8Array,
   options: ValidateOptions,
+  auth?: ValidateAuth,
 ): ValidateResult {
-  let ip: Ipv4Packet;
+  let packet: ReceivedPacket;
   try {
-    ip = parseIpv4Packet(datagram);
+    const ip = parseIpv4Packet(datagram);
+    packet = {
+      src: ip.src,
+      dst: ip.dst,
+      ttl: ip.ttl,
+      protocol: ip.protocol,
+      payload: ip.payload,
+    };
   } catch (err) {
     if (err instanceof VrrpDecodeError) return drop(err.reason, err.message);
     throw err;
   }
-  const src = ip.src;
-  if (ip.protocol !== IPPROTO_VRRP) {
-    return drop("protocol", `IP protocol ${ip.protocol}, expected 112`, src);
+  return validatePacket(packet, options, auth);
+}
+
+/**
+ * Checks a received packet of either family per RFC 5798 §7.1, in this
+ * order: protocol, TTL / hop limit 255, version, type, length, checksum,
+ * VRID, link-local source (IPv6), own source, allowed source, then (with
+ * `auth`) unsigned, malformed trailer, stale, unknown key, replay, HMAC,
+ * then addresses and interval. Cheap checks come first, so a flood costs
+ * no HMAC unless it carries a configured key id and a fresh sequence; the
+ * address and interval checks come after authentication, so their warnings
+ * (misconfigured peers) are never raised by forgeries. Never throws for
+ * any packet bytes.
+ *
+ * Deviations, both from keepalived: a unicast IPv4 packet whose checksum
+ * was computed with 224.0.0.18 in the pseudo-header is accepted (flagged);
+ * an address mismatch is dropped even at priority 255 (we never run as
+ * address owner, and obeying a misconfigured peer is worse than ignoring
+ * it).
+ */
+export function validatePacket(
+  packet: ReceivedPacket,
+  options: ValidateOptions,
+  auth?: ValidateAuth,
+): ValidateResult {
+  const family = familyOf(options.primaryIp);
+  const src = canonical(packet.src);
+  if (packet.protocol !== IPPROTO_VRRP) {
+    return drop(
+      "protocol",
+      `IP protocol ${packet.protocol}, expected 112`,
+      src,
+    );
   }
-  if ((options.checkTtl ?? true) && ip.ttl !== VRRP_TTL) {
-    return drop("ttl", `TTL ${ip.ttl} from ${src}, expected 255`, src);
+  if ((options.checkTtl ?? true) && packet.ttl !== VRRP_TTL) {
+    const what = family === 4 ? "TTL" : "hop limit";
+    return drop("ttl", `${what} ${packet.ttl} from ${src}, expected 255`, src);
   }
-  let adv: DecodedAdvertisement;
+  if (familyOf(src) !== family) {
+    return drop(
+      "ip_header",
+      `an IPv${familyOf(src)} packet on an IPv${family} virtual router`,
+      src,
+    );
+  }
+  let split: SplitAdvertisement;
   try {
-    adv = decodeAdvertisement(ip.payload);
+    split = splitAdvertisement(packet.payload, family);
   } catch (err) {
     if (err instanceof VrrpDecodeError) {
       return drop(err.reason, `${err.message} (from ${src})`, src);
     }
     throw err;
   }
-  let oldUnicastChecksum = false;
-  if (!verifyChecksum(ip.payload, src, ip.dst)) {
-    if (
-      ip.dst !== VRRP_MULTICAST_GROUP &&
-      verifyChecksum(ip.payload, src, VRRP_MULTICAST_GROUP)
-    ) {
-      oldUnicastChecksum = true;
-    } else {
-      return drop(
-        "checksum",
-        `bad checksum 0x${adv.checksum.toString(16)} from ${src} to ${ip.dst}`,
-        src,
-      );
-    }
+  const { advertisement: adv, pdu, trailer } = split;
+  if (trailer.length > 0 && auth === undefined) {
+    const signed = trailer.length === AUTH_TRAILER_SIZE && trailer[0] === 1;
+    return drop(
+      "length",
+      `VRRP message from ${src} has ${trailer.length} bytes after its ${adv.addresses.length} addresses` +
+        (signed
+          ? ": an authentication trailer (auth_hmac); configure the group's key (--auth-key) to accept it"
+          : ""),
+      src,
+    );
+  }
+  const checksum = checkChecksum(pdu, src, packet.dst, family);
+  if (checksum === null) {
+    return drop(
+      "checksum",
+      `bad checksum 0x${
+        adv.checksum.toString(16)
+      } from ${src} to ${packet.dst}`,
+      src,
+    );
   }
   if (adv.vrid !== options.vrid) {
     return drop("vrid", `VRID ${adv.vrid} from ${src} is not ours`, src);
   }
-  if (src === options.primaryIp) {
+  if (family === 6 && !isLinkLocal(src)) {
+    return drop(
+      "not_link_local",
+      `IPv6 advertisement from ${src}, which is not a link-local address (RFC 5798 §5.1.2.1)`,
+      src,
+    );
+  }
+  if (src === canonical(options.primaryIp)) {
     return drop("own", `advertisement with our own source ${src}`, src);
   }
   if (
     options.allowedSources !== undefined &&
-    !options.allowedSources.includes(src)
+    !options.allowedSources.some((a) => canonical(a) === src)
   ) {
     return drop("source", `${src} is not a configured peer`, src);
+  }
+  let keyId: number | null = null;
+  let replay: ReplayState | undefined;
+  if (auth !== undefined) {
+    const verdict = checkAuthentication(
+      {
+        pdu,
+        trailer,
+        src: parseIP(src).bytes,
+        sender: src,
+        wallMs: auth.wallMs,
+      },
+      auth.config,
+      auth.replay,
+    );
+    if (!verdict.ok) return drop(verdict.reason, verdict.detail, src);
+    keyId = verdict.keyId;
+    replay = verdict.replay;
   }
   if (!sameAddressSet(adv.addresses, options.addresses)) {
     return drop(
@@ -210,11 +354,35 @@ export function validateAdvertisement(
   if (adv.maxAdvertIntervalCs === 0) {
     return drop("interval_zero", `advertisement interval 0 from ${src}`, src);
   }
-  return {
+  const accepted: AcceptedPacket = {
     ok: true,
     advertisement: adv,
     src,
-    dst: ip.dst,
-    oldUnicastChecksum,
+    dst: canonical(packet.dst),
+    oldUnicastChecksum: checksum === "old_unicast",
+    keyId,
   };
+  if (replay !== undefined) accepted.replay = replay;
+  return accepted;
+}
+
+/** "ok", "old_unicast" (pre-1.3.6 keepalived, IPv4 only) or null (bad). */
+function checkChecksum(
+  pdu: Uint8Array,
+  src: string,
+  dst: string,
+  family: VrrpFamily,
+): "ok" | "old_unicast" | null {
+  try {
+    if (verifyChecksum(pdu, src, dst)) return "ok";
+    if (
+      family === 4 && dst !== VRRP_MULTICAST_GROUP &&
+      verifyChecksum(pdu, src, VRRP_MULTICAST_GROUP)
+    ) {
+      return "old_unicast";
+    }
+  } catch {
+    // A destination of the other family: cannot be ours.
+  }
+  return null;
 }

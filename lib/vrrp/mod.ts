@@ -1,10 +1,14 @@
 /**
- * VRRP version 3 (RFC 5798) for IPv4, wire-compatible with keepalived:
+ * VRRP version 3 (RFC 5798) for IPv4 and IPv6, wire-compatible with
+ * keepalived (and, with `lib/vrrp_auth`, with its signed adverts):
  *
  * - {@link encodeAdvertisement} / {@link decodeAdvertisement} /
- *   {@link verifyChecksum} / {@link parseIpv4Packet}: the byte layouts;
- * - {@link validateAdvertisement}: the §7.1 receive checks, returning a
- *   counter-friendly {@link DropReason} instead of throwing;
+ *   {@link splitAdvertisement} / {@link verifyChecksum} /
+ *   {@link parseIpv4Packet}: the byte layouts;
+ * - {@link validateAdvertisement} (a raw IPv4 datagram) /
+ *   {@link validatePacket} (either family): the §7.1 receive checks and
+ *   authentication, returning a counter-friendly {@link DropReason}
+ *   instead of throwing;
  * - {@link step}: the state machine, pure, driven by time and events,
  *   returning {@link VrrpAction}s for the daemon to perform;
  * - {@link receiveDatagram}: validate-then-step, the receive path;
@@ -24,23 +28,30 @@
  */
 
 export {
+  addressSize,
   type Advertisement,
   decodeAdvertisement,
   type DecodedAdvertisement,
   type DecodeErrorReason,
   encodeAdvertisement,
+  familyOf,
   type Ipv4Packet,
   MAX_ADVERT_INTERVAL_CS,
   parseIpv4Packet,
   type PseudoHeaderAddresses,
+  type SplitAdvertisement,
+  splitAdvertisement,
   verifyChecksum,
   VRRP_HEADER_SIZE,
   VRRP_MULTICAST_GROUP,
+  VRRP_MULTICAST_GROUP_V6,
   VRRP_TTL,
   VRRP_TYPE_ADVERTISEMENT,
   VRRP_VERSION,
   vrrpChecksum,
   VrrpDecodeError,
+  type VrrpFamily,
+  vrrpMulticastGroup,
 } from "./_codec.ts";
 export {
   type AcceptedPacket,
@@ -48,11 +59,15 @@ export {
   type DroppedPacket,
   type DropReason,
   isSilentDrop,
+  type ReceivedPacket,
   validateAdvertisement,
+  type ValidateAuth,
   type ValidateOptions,
+  validatePacket,
   type ValidateResult,
 } from "./_validate.ts";
 export {
+  compareAddresses,
   createVrrpState,
   effectivePriority,
   type EligibilityBlock,

@@ -244,3 +244,54 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** IPv6 text -> 16 bytes, written independently of lib/sys. */
+export function ip6(text: string): number[] {
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, null];
+  const words = (s: string) =>
+    s === "" ? [] : s.split(":").map((w) => parseInt(w, 16));
+  const h = words(head);
+  const t = tail === null ? [] : words(tail);
+  const all = tail === null
+    ? h
+    : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((w) => [w >> 8, w & 0xff]);
+}
+
+/** Options of {@link vrrpMessage6}. */
+export interface Message6Fields {
+  vrid: number;
+  priority: number;
+  intervalCs: number;
+  addresses: string[];
+  src: string;
+  dst: string;
+  checksum?: number;
+}
+
+/**
+ * An IPv6 VRRP message built field by field, with the RFC 2460 §8.1
+ * pseudo-header checksum (independent of the codec).
+ */
+export function vrrpMessage6(f: Message6Fields): number[] {
+  const body = [
+    0x31,
+    f.vrid,
+    f.priority,
+    f.addresses.length,
+    (f.intervalCs >> 8) & 0x0f,
+    f.intervalCs & 0xff,
+    0,
+    0,
+    ...f.addresses.flatMap(ip6),
+  ];
+  const len = body.length;
+  const sum = f.checksum ??
+    internetChecksum([
+      [...ip6(f.src), ...ip6(f.dst), 0, 0, len >> 8, len & 0xff, 0, 0, 0, 112],
+      body,
+    ]);
+  body[6] = sum >> 8;
+  body[7] = sum & 0xff;
+  return body;
+}
