@@ -18,23 +18,21 @@ function errorText(err: unknown): string {
 
 /**
  * The usage error for a VIP that is already an address of the interface
- * (without ha-vip's marks), or null.
+ * (without ha-vip's marks), or null; dual stack: for either VIP.
  */
 export function ownAddressError(
   loaded: LoadedConfig,
   link: Link,
   addrs: readonly Address[],
 ): ConfigError | null {
-  const conflict = ownAddressConflict(
-    parseCidr(loaded.config.vip),
-    addrs,
-    link.name,
-  );
-  return conflict === null ? null : new ConfigError([{
-    path: "vip",
-    message: conflict,
-    origin: loaded.origins.vip,
-  }]);
+  // Dual stack: every VIP.
+  const issues = loaded.config.vip.flatMap((vip) => {
+    const conflict = ownAddressConflict(parseCidr(vip), addrs, link.name);
+    return conflict === null
+      ? []
+      : [{ path: "vip", message: conflict, origin: loaded.origins.vip }];
+  });
+  return issues.length === 0 ? null : new ConfigError(issues);
 }
 
 /**

@@ -47,9 +47,10 @@ export function addConfigOptions(cmd: Command): Command {
       cmd.addOption(
         cmd.createOption(`--no-${f.flag}`, `Sets ${f.path} to false.`),
       );
-    } else if (f.kind === "list") {
+    } else if (f.kind === "list" || f.kind === "cidr_list") {
+      const arg = f.flag === "auth-key" ? "<id:file>" : "<address>";
       cmd.addOption(
-        cmd.createOption(`--${f.flag} <address>`, help(f)).argParser(collect),
+        cmd.createOption(`--${f.flag} ${arg}`, help(f)).argParser(collect),
       );
     } else {
       const arg = f.kind === "duration"

@@ -71,19 +71,33 @@ async function harden(
 /**
  * One daemon per interface and VIP, taken before anything touches the
  * interface: a second one would remove the live VIP as a leftover at start
- * and again at stop. `undefined` (logged) when another one runs.
+ * and again at stop. Dual stack takes one lock per VIP, so a daemon for
+ * either of them alone is refused too. `undefined` (logged) when another
+ * one runs.
  */
 function takeLock(config: Config, log: Logger): InstanceLock | undefined {
+  const held: InstanceLock[] = [];
   try {
-    return acquireInstanceLock({
-      interface: config.interface,
-      vip: formatIP(parseCidr(config.vip).bytes),
-    });
+    for (const vip of config.vip) {
+      held.push(acquireInstanceLock({
+        interface: config.interface,
+        vip: formatIP(parseCidr(vip).bytes),
+      }));
+    }
   } catch (err) {
+    for (const l of held) l.release();
     if (!(err instanceof AlreadyRunningError)) throw err;
     log.error(`cannot start: ${err.message}`);
     return undefined;
   }
+  const release = () => {
+    for (const l of held) l.release();
+  };
+  return {
+    name: held.map((l) => l.name).join(", "),
+    release,
+    [Symbol.dispose]: release,
+  };
 }
 
 /** What `run` says about itself in `--help`. */

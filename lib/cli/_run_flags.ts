@@ -76,7 +76,7 @@ export function parseRunFlags(args: readonly string[]): RunFlags | undefined {
     }
     const v = next();
     if (v === undefined) return undefined;
-    out.flags[field.path] = field.kind === "list"
+    out.flags[field.path] = field.kind === "list" || field.kind === "cidr_list"
       ? collect(v, out.flags[field.path] as string[] | undefined)
       : v;
   }

@@ -82,28 +82,30 @@ function installAdd(vip: Command, ctx: CommandContext): void {
         await route.listAddresses({ link: link.index }),
       );
       if (own) throw new CliExit(EXIT.usage, invalidConfiguration(own));
-      await using holder = new VipHolder({
-        vip: parseCidr(config.vip),
-        link: { index: link.index, name: link.name, mac: link.mac },
-        route,
-        lifetimeS,
-        burstCount: config.announce.garp_count,
-        burstIntervalMs: config.announce.garp_interval,
-        reannounceEveryMs: 0,
-        log,
-      });
-      await holder.claim({ keepAlive: false });
-      await holder.announce();
-      const life = lifetimeS === FOREVER
-        ? "forever (136 years: vip remove removes it)"
-        : `for ${lifetimeS}s (it expires by itself)`;
-      ctx.io.out(
-        `added ${holder.description}, valid ${life}; announced with ${config.announce.garp_count} gratuitous ${
-          parseCidr(config.vip).family === 4
-            ? "ARP round(s)"
-            : "neighbour advertisement(s)"
-        }\n`,
-      );
+      // Dual stack: each VIP in turn.
+      for (const text of config.vip) {
+        const cidr = parseCidr(text);
+        await using holder = new VipHolder({
+          vip: cidr,
+          link: { index: link.index, name: link.name, mac: link.mac },
+          route,
+          lifetimeS,
+          burstCount: config.announce.garp_count,
+          burstIntervalMs: config.announce.garp_interval,
+          reannounceEveryMs: 0,
+          log,
+        });
+        await holder.claim({ keepAlive: false });
+        await holder.announce();
+        const life = lifetimeS === FOREVER
+          ? "forever (136 years: vip remove removes it)"
+          : `for ${lifetimeS}s (it expires by itself)`;
+        ctx.io.out(
+          `added ${holder.description}, valid ${life}; announced with ${config.announce.garp_count} gratuitous ${
+            cidr.family === 4 ? "ARP round(s)" : "neighbour advertisement(s)"
+          }\n`,
+        );
+      }
     });
   });
 }
@@ -115,7 +117,10 @@ function installRemove(vip: Command, ctx: CommandContext): void {
     ),
   ).action(async (opts) => {
     const { config } = await ctx.load(opts);
-    await withKernelErrors("vip remove", () => removeMarked(ctx, config));
+    await withKernelErrors("vip remove", async () => {
+      // Dual stack: each VIP in turn.
+      for (const text of config.vip) await removeMarked(ctx, config, text);
+    });
   });
 }
 
@@ -123,11 +128,12 @@ function installRemove(vip: Command, ctx: CommandContext): void {
 async function removeMarked(
   ctx: CommandContext,
   config: Config,
+  vip: string,
 ): Promise<void> {
   using route = openRouteSocket();
   const link = await route.getLink(config.interface);
   await using holder = new VipHolder({
-    vip: parseCidr(config.vip),
+    vip: parseCidr(vip),
     link: { index: link.index, name: link.name, mac: link.mac },
     route,
     lifetimeS: 1,
@@ -141,13 +147,13 @@ async function removeMarked(
   });
   const there = await holder.leftover();
   if (there === undefined) {
-    ctx.io.out(`${config.vip} was not on ${link.name}; nothing to do\n`);
+    ctx.io.out(`${vip} was not on ${link.name}; nothing to do\n`);
     return;
   }
   if (!carriesVipMarks(there)) {
     throw new CliExit(
       EXIT.usage,
-      `ha-vip vip remove: ${config.vip} on ${link.name} is not a VIP ha-vip created ` +
+      `ha-vip vip remove: ${vip} on ${link.name} is not a VIP ha-vip created ` +
         `(its preferred lifetime is ${
           lifetimeText(there.preferredLft)
         }, its valid lifetime ` +
@@ -155,12 +161,12 @@ async function removeMarked(
           lifetimeText(there.validLft)
         }; ha-vip's VIPs have preferred_lft 0 and a finite lifetime): ` +
         `not removing it. If it is a stale VIP of another tool, remove it by hand: ` +
-        `ip addr del ${config.vip} dev ${link.name}`,
+        `ip addr del ${vip} dev ${link.name}`,
     );
   }
   // Like the daemon's release: never takes a node address along.
   await holder.release();
-  ctx.io.out(`removed ${config.vip} from ${link.name}\n`);
+  ctx.io.out(`removed ${vip} from ${link.name}\n`);
 }
 
 function lifetimeText(s: number): string {

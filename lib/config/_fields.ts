@@ -15,6 +15,7 @@ export type FieldKind =
   | "list"
   | "enum"
   | "cidr"
+  | "cidr_list"
   | "ip"
   | "url"
   | "hostport";
@@ -61,11 +62,12 @@ export function envName(path: string): string {
 export const FIELDS: readonly FieldSpec[] = [
   {
     path: "vip",
-    kind: "cidr",
+    kind: "cidr_list",
     flag: "vip",
     required: true,
+    max: 2,
     description:
-      "The virtual IP with the subnet's prefix length, e.g. 192.168.1.100/24: a free unicast address of the nodes' subnet. IPv4 only: IPv6 VIPs are not available in this version yet.",
+      "The virtual IP with the subnet's prefix length, e.g. 192.168.1.100/24 (IPv6: fd00::100/64): a free unicast address of the nodes' subnet. Dual stack: one IPv4 and one IPv6 VIP (a YAML list, the flag twice, or comma-separated), moved together.",
   },
   {
     path: "interface",
@@ -139,15 +141,68 @@ export const FIELDS: readonly FieldSpec[] = [
     max: 64,
     default: [],
     description:
-      "Peers' IPv4 addresses for unicast VRRP on networks without multicast (flag repeatable, env comma-separated). Empty: multicast 224.0.0.18.",
+      "Peers' addresses for unicast VRRP on networks without multicast (flag repeatable, env comma-separated): IPv4 addresses for an IPv4 VIP, link-local IPv6 addresses (fe80::...) for an IPv6 VIP. Empty: multicast 224.0.0.18 / ff02::12.",
   },
   {
     path: "election.vrrp.source_address",
-    kind: "ip",
+    kind: "list",
     flag: "source-address",
-    defaultText: "the interface's first IPv4 address",
+    max: 2,
+    default: [],
+    defaultText:
+      "the interface's first IPv4 address; for IPv6 its first link-local address",
     description:
-      "Source address of advertisements (and the tie-break address).",
+      "Source address of advertisements (and the tie-break address), one per VIP family; an IPv6 one must be link-local (RFC 5798).",
+  },
+  {
+    path: "election.vrrp.auth.keys",
+    kind: "list",
+    flag: "auth-key",
+    // Rotation needs two; a few more leave room, 255 ids would be absurd.
+    max: 8,
+    default: [],
+    description:
+      "Authenticate adverts (keepalived 2.4's auth_hmac, HMAC-SHA256): ID:FILE, a key id 1-255 and a file holding 32-64 key bytes, raw or as hex:<digits> (flag repeatable: several keys for rotation). Authentication is on when at least one key is given. Keep the file mode 0600.",
+  },
+  {
+    path: "election.vrrp.auth.active_key",
+    kind: "integer",
+    flag: "auth-active-key",
+    min: 1,
+    max: 255,
+    defaultText: "the key, when only one is given",
+    description:
+      "Id of the key adverts are signed with; required with several keys (every node must know it before any node signs with it).",
+  },
+  {
+    path: "election.vrrp.auth.anti_replay",
+    kind: "enum",
+    flag: "auth-anti-replay",
+    values: ["time", "monotonic"],
+    // No default in the table: setting it without a key is an error.
+    defaultText: "time",
+    description:
+      "time: sequences must be within time_window of this node's clock (clocks in sync, e.g. NTP) and grow per sender. monotonic: they must only grow per sender (no clock sync needed; the marks are lost on restart).",
+  },
+  {
+    path: "election.vrrp.auth.time_window",
+    kind: "duration",
+    flag: "auth-time-window",
+    min: 1000,
+    max: 300_000,
+    defaultText: "max(3 × advert_interval, 5s)",
+    description:
+      "anti_replay time: how far a sequence's time may be from this node's clock.",
+  },
+  {
+    path: "election.vrrp.auth.mode",
+    kind: "enum",
+    flag: "auth-mode",
+    values: ["enforce", "permissive", "receive-only"],
+    // No default in the table: setting it without a key is an error.
+    defaultText: "enforce",
+    description:
+      "enforce: sign, accept only signed adverts. permissive: sign, also accept unsigned ones. receive-only: do not sign, verify signed ones. Turn authentication on hitlessly: receive-only on every node, then permissive, then enforce.",
   },
   {
     path: "election.lease.name",

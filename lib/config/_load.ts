@@ -10,6 +10,12 @@ import { formatDuration } from "./_duration.ts";
 import { envName, fieldAt, FIELDS, type FieldSpec } from "./_fields.ts";
 import { type Config, showValue, validateFields } from "./_schema.ts";
 
+/** Whether the field at `path` takes a list (vip, peers, keys, ...). */
+function isListField(path: string): boolean {
+  const kind = fieldAt(path)?.kind;
+  return kind === "list" || kind === "cidr_list";
+}
+
 /** One problem with the configuration, ready to print. */
 export interface ConfigIssue {
   /** Dotted field path, or "" for the file as a whole. */
@@ -369,7 +375,7 @@ class YamlReader {
       }
       return v;
     }
-    if (yamlLib.isSeq(node) && fieldAt(path)?.kind === "list") {
+    if (yamlLib.isSeq(node) && isListField(path)) {
       return this.#listValue(node, path);
     }
     this.#issues.push({
@@ -377,7 +383,7 @@ class YamlReader {
       message: `is a ${
         yamlLib.isMap(node) ? "mapping" : "list"
       }; it takes a single value${
-        fieldAt(path)?.kind === "list" ? " or a list of values" : ""
+        isListField(path) ? " or a list of values" : ""
       }`,
       origin: this.#at(rangeStart(node)),
     });
@@ -753,6 +759,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
         ? REDACTED
         : f.kind === "duration"
         ? formatDuration(v as number)
+        : f.kind === "cidr_list" && Array.isArray(v) && v.length === 1
+        // One VIP prints as it always did; dual stack as a list.
+        ? v[0]
         : v,
     );
   }

@@ -28,7 +28,7 @@ export function renderReference(): string {
       ? `\`--${f.flag}\`, \`--no-${f.flag}\``
       : `\`--${f.flag}\``;
     const values = f.values ? ` One of: ${f.values.join(", ")}.` : "";
-    const range = f.kind === "list"
+    const range = f.kind === "list" || f.kind === "cidr_list"
       ? (f.max !== undefined ? ` At most ${f.max} entries.` : "")
       : describeRange(f)
       ? ` Valid: ${describeRange(f)}.`

@@ -20,11 +20,15 @@ import {
   FIELDS,
   type FieldSpec,
 } from "./_fields.ts";
+import { vrrpChecks } from "./_vrrp.ts";
 
 /** The validated configuration. Durations are milliseconds. */
 export interface Config {
-  /** The VIP with its prefix length (`192.168.1.100/24`). */
-  vip: string;
+  /**
+   * The VIP with its prefix length (`192.168.1.100/24`), or one IPv4 and
+   * one IPv6 VIP (dual stack).
+   */
+  vip: string[];
   /** The interface that carries it. */
   interface: string;
   /** Which node holds it: the backend and its settings. */
@@ -37,7 +41,20 @@ export interface Config {
       advert_interval: number;
       preempt: boolean;
       unicast_peers: string[];
-      source_address?: string;
+      /** At most one per VIP family; empty: found on the interface. */
+      source_address: string[];
+      /** keepalived 2.4's `auth_hmac`; on when `keys` has any. */
+      auth: {
+        /** `ID:FILE` key specifications. */
+        keys: string[];
+        active_key?: number;
+        /** Unset: `time`. */
+        anti_replay?: "time" | "monotonic";
+        /** ms; unset: max(3 × advert_interval, 5 s). */
+        time_window?: number;
+        /** Unset: `enforce`. */
+        mode?: "enforce" | "permissive" | "receive-only";
+      };
     };
     lease: {
       name: string;
@@ -165,14 +182,19 @@ function coerceList(f: FieldSpec, raw: unknown, shown: string): Coerced {
     return {
       error: `${
         items && items.length > 8 ? "the list" : shown
-      } is not a list of addresses; use a YAML list or comma-separated text`,
+      } is not a list of ${
+        f.flag === "auth-key" ? "ID:FILE entries" : "addresses"
+      }; use a YAML list or comma-separated text`,
     };
   }
   if (f.max !== undefined && items.length > f.max) {
     // Not the value itself: it is long by definition.
     return {
-      error:
-        `has ${items.length} entries; at most ${f.max} are allowed (list each other node once)`,
+      error: `has ${items.length} entries; at most ${f.max} are allowed${
+        f.path === "election.vrrp.unicast_peers"
+          ? " (list each other node once)"
+          : ""
+      }`,
     };
   }
   return { value: items };
@@ -197,6 +219,34 @@ function coerceCidr(_f: FieldSpec, raw: unknown, shown: string): Coerced {
   return {
     error: `${shown} is not an address with a prefix length; ${hint}`,
   };
+}
+
+/** One VIP, or a list of them (dual stack): each as {@link coerceCidr}. */
+function coerceCidrList(f: FieldSpec, raw: unknown, shown: string): Coerced {
+  const items = typeof raw === "string"
+    ? raw.split(",").map((x) => x.trim()).filter((x) => x !== "")
+    : Array.isArray(raw)
+    ? raw
+    : undefined;
+  if (!items || items.length === 0) {
+    return {
+      error:
+        `${shown} is not an address with a prefix length or a list of them; use e.g. 192.168.1.100/24, or [192.168.1.100/24, fd00::100/64] for dual stack`,
+    };
+  }
+  if (f.max !== undefined && items.length > f.max) {
+    return {
+      error:
+        `${shown} lists ${items.length} addresses; use one, or one IPv4 and one IPv6 address (dual stack)`,
+    };
+  }
+  const out: string[] = [];
+  for (const item of items) {
+    const one = coerceCidr(f, item, showValue(f, item));
+    if ("error" in one) return one;
+    out.push(one.value as string);
+  }
+  return { value: out };
 }
 
 function coerceIp(_f: FieldSpec, raw: unknown, shown: string): Coerced {
@@ -269,6 +319,7 @@ const COERCE: Readonly<
   list: coerceList,
   enum: coerceEnum,
   cidr: coerceCidr,
+  cidr_list: coerceCidrList,
   ip: coerceIp,
   url: coerceUrl,
   hostport: coerceHostport,
@@ -295,30 +346,34 @@ export function crossChecks(
   c: Loose,
   issue: (path: string, message: string) => void,
 ): void {
-  const vip = typeof c?.vip === "string" ? parseCidr(c.vip) : undefined;
+  const vips: Cidr[] = (Array.isArray(c?.vip) ? c.vip : [])
+    .map((v: unknown) => typeof v === "string" ? parseCidr(v) : undefined)
+    .filter((v: Cidr | undefined) => v !== undefined);
   // In this order, so the issues are listed as they always were.
-  checkVipPrefix(c, vip, issue);
+  for (const vip of vips) checkVipPrefix(vip, issue);
   checkAdvertInterval(c, issue);
-  checkVip(c, vip, issue);
-  checkVrrp(c, vip, issue);
+  for (const vip of vips) checkVip(vip, issue);
+  vrrpChecks(c, vips, issue);
   checkLease(c, issue);
   checkOthers(c, issue);
 }
 
 const isNumber = (v: unknown): v is number => typeof v === "number";
 
+/** `"192.168.1.100/24"`: a VIP as its text, for messages. */
+function shownVip(vip: Cidr): string {
+  return JSON.stringify(`${vip.address}/${vip.prefixLength}`);
+}
+
 /** An IPv4 VIP needs its subnet's prefix length. */
 function checkVipPrefix(
-  c: Loose,
-  vip: Cidr | undefined,
+  vip: Cidr,
   issue: (path: string, message: string) => void,
 ): void {
-  if (vip?.family === 4 && vip.prefixLength === 0) {
+  if (vip.family === 4 && vip.prefixLength === 0) {
     issue(
       "vip",
-      `${
-        JSON.stringify(c.vip)
-      } has prefix length 0; use the subnet's prefix, e.g. /24`,
+      `${shownVip(vip)} has prefix length 0; use the subnet's prefix, e.g. /24`,
     );
   }
 }
@@ -342,81 +397,19 @@ function checkAdvertInterval(
   }
 }
 
-/** The VIP itself: a unicast host address of its subnet, IPv4 for now. */
+/** The VIP itself: a unicast host address of its subnet. */
 function checkVip(
-  c: Loose,
-  vip: Cidr | undefined,
+  vip: Cidr,
   issue: (path: string, message: string) => void,
 ): void {
-  if (vip) {
-    const why = notUnicastReason(vip.bytes) ?? notHostInSubnetReason(vip);
-    if (why) {
-      issue(
-        "vip",
-        `${
-          JSON.stringify(c.vip)
-        } ${why}; a VIP must be a free unicast address of the nodes' subnet, e.g. 192.168.1.100/24`,
-      );
-    }
-  }
-  if (vip?.family === 6) {
-    // Neither election speaks IPv6 yet (VRRPv3 for IPv6 needs its own
-    // socket, and lease mode is not available): say so instead of sending
-    // the operator from one refusal to the next.
+  const why = notUnicastReason(vip.bytes) ?? notHostInSubnetReason(vip);
+  if (why) {
     issue(
       "vip",
-      `IPv6 VIPs are not available in this version yet; use an IPv4 VIP`,
+      `${
+        shownVip(vip)
+      } ${why}; a VIP must be a free unicast address of the nodes' subnet, e.g. 192.168.1.100/24`,
     );
-  }
-}
-
-/** `election.vrrp`: the source and the peers. */
-function checkVrrp(
-  c: Loose,
-  vip: Cidr | undefined,
-  issue: (path: string, message: string) => void,
-): void {
-  const vrrp = c?.election?.vrrp ?? {};
-  const source = typeof vrrp.source_address === "string"
-    ? vrrp.source_address
-    : undefined;
-  const sourceBytes = source === undefined ? undefined : parseIpv4(source);
-  if (source !== undefined) {
-    const why = sourceBytes === undefined
-      ? "is not IPv4; VRRP here is IPv4"
-      : notUnicastReason(sourceBytes) ??
-        (vip && source === vip.address
-          ? "is the VIP itself; use this node's own address on the interface"
-          : undefined);
-    if (why) {
-      issue(
-        "election.vrrp.source_address",
-        `${JSON.stringify(source)} ${why}`,
-      );
-    }
-  }
-  const seen = new Set<string>();
-  for (
-    const peer of Array.isArray(vrrp.unicast_peers) ? vrrp.unicast_peers : []
-  ) {
-    const bytes = parseIpv4(peer);
-    // Duplicates would double every advertisement; this node's own address
-    // would make it hear itself as a peer. Only source_address can say which
-    // address is ours without asking the kernel, so that is what is checked.
-    const why = !bytes
-      ? "is not an IPv4 address; use e.g. 192.168.1.12"
-      : notUnicastReason(bytes) ??
-        (seen.has(peer)
-          ? "is listed twice; list each peer once"
-          : peer === source
-          ? "is this node's own election.vrrp.source_address; list only the other nodes"
-          : vip && peer === vip.address
-          ? "is the VIP; list the other nodes' own addresses"
-          : undefined);
-    if (why) {
-      issue("election.vrrp.unicast_peers", `${JSON.stringify(peer)} ${why}`);
-    }
-    seen.add(peer);
   }
 }
 

@@ -139,7 +139,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log: options.log.with({ node: config.election.node_name }),
     metrics: new Metrics(),
     platform,
-    vip: parseCidr(config.vip),
+    // Dual stack is wired by the backend's VIPs in a later step; one here.
+    vip: parseCidr(config.vip[0]),
     started: platform.clock.now(),
   };
   const backend = pickBackend(options.backends ?? defaultBackends(), config);
@@ -399,7 +400,7 @@ function statusDocument(
 ): StatusDocument {
   return {
     node: run.config.election.node_name,
-    vip: run.config.vip,
+    vip: run.config.vip.join(", "),
     interface: run.config.interface,
     uptime_s: Math.round((run.platform.clock.now() - run.started) / 1000),
     // What the kernel has, not what the holder believes.

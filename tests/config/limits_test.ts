@@ -157,14 +157,12 @@ Deno.test("a VIP that cannot be one host's unicast address is refused, with the 
   await accepted({ vip: "10.0.0.100/24" });
 });
 
-Deno.test("IPv6 VIPs say plainly that IPv6 is not available yet, without pointing at lease mode", async () => {
-  const issues = await refused({ vip: "fd00::100/64" });
-  const line = issues.find((l) => l.startsWith("vip:"))!;
-  assert.match(
-    line,
-    /IPv6 VIPs are not available in this version yet; use an IPv4 VIP/,
+Deno.test("IPv6 VIPs are accepted in VRRP mode; unusable IPv6 addresses are refused", async () => {
+  await accepted({ vip: "fd00::100/64" });
+  await refusedFor(
+    { vip: "fe80::100/64" },
+    /^vip: "fe80::100\/64" is a link-local address/,
   );
-  assert.ok(!line.includes("lease"), line);
 });
 
 Deno.test("interface names the kernel would refuse are refused, naming the rule", async () => {

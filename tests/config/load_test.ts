@@ -36,7 +36,7 @@ Deno.test("flag-only invocation is complete and fills every default", async () =
     env: {},
     hostname: "cp-1",
   });
-  assert.equal(config.vip, "10.0.0.100/24");
+  assert.deepEqual(config.vip, ["10.0.0.100/24"]);
   assert.equal(config.election.mode, "vrrp");
   assert.equal(config.election.node_name, "cp-1");
   assert.equal(config.election.vrrp.advert_interval, 1000);
@@ -116,7 +116,7 @@ health:
   assert.match(origins["election.vrrp.vrid"], /:7:11$/);
   assert.equal(config.health.interval, 3000);
   assert.equal(config.health.timeout, 2000);
-  assert.equal(config.vip, "10.0.0.1/24");
+  assert.deepEqual(config.vip, ["10.0.0.1/24"]);
   assert.equal(config.election.vrrp.advert_interval, 1000); // default
 });
 
@@ -129,7 +129,7 @@ Deno.test("HA_VIP_CONFIG names the file when --config is absent", async () => {
 Deno.test("every field is reachable from the file, the environment and a flag", async () => {
   // A valid, non-default value for each field, in text form.
   const sample: Record<string, string> = {
-    "vip": "10.1.1.1/16",
+    "vip": "10.1.1.1/16,fd00::1/64",
     "interface": "bond0",
     "election.mode": "vrrp", // lease is refused until it is implemented
     "election.node_name": "node-x",
@@ -137,8 +137,13 @@ Deno.test("every field is reachable from the file, the environment and a flag", 
     "election.vrrp.priority": "77",
     "election.vrrp.advert_interval": "250ms",
     "election.vrrp.preempt": "false",
-    "election.vrrp.unicast_peers": "10.1.1.2,10.1.1.3",
-    "election.vrrp.source_address": "10.1.1.9",
+    "election.vrrp.unicast_peers": "10.1.1.2,10.1.1.3,fe80::2",
+    "election.vrrp.source_address": "10.1.1.9,fe80::9",
+    "election.vrrp.auth.keys": "1:/etc/ha-vip/k1,2:/etc/ha-vip/k2",
+    "election.vrrp.auth.active_key": "2",
+    "election.vrrp.auth.anti_replay": "time",
+    "election.vrrp.auth.time_window": "7s",
+    "election.vrrp.auth.mode": "permissive",
     "election.lease.name": "vip-lease",
     "election.lease.namespace": "infra",
     "election.lease.duration": "20s",
@@ -191,7 +196,7 @@ Deno.test("every field is reachable from the file, the environment and a flag", 
       ? Number(t)
       : f.kind === "boolean"
       ? t === "true"
-      : f.kind === "list"
+      : f.kind === "list" || f.kind === "cidr_list"
       ? t.split(",")
       : t;
   }
@@ -340,7 +345,7 @@ Deno.test("cross-field rules are reported together with field errors", async () 
   );
 });
 
-Deno.test("lease election is refused for now, needs k8s.enabled; unicast peers must be IPv4", async () => {
+Deno.test("lease election is refused for now, needs k8s.enabled; unicast peers must be addresses", async () => {
   const lines = await issuesOf(loadConfig({
     env: {},
     flags: {
@@ -366,7 +371,7 @@ Deno.test("lease election is refused for now, needs k8s.enabled; unicast peers m
   );
   assert.ok(
     lines.some((l) =>
-      l.startsWith(`election.vrrp.unicast_peers: "nope" is not an IPv4 address`)
+      l.startsWith(`election.vrrp.unicast_peers: "nope" is not an IP address`)
     ),
     lines.join("\n"),
   );

@@ -37,7 +37,11 @@ interface Daemon {
   done: Promise<Deno.CommandStatus>;
 }
 
-function start(ns: string, extra: string[] = []): Daemon {
+function start(
+  ns: string,
+  extra: string[] = [],
+  base: string[] = FLAGS,
+): Daemon {
   const s = spawnInNetns(ns, [
     Deno.execPath(),
     "run",
@@ -46,7 +50,7 @@ function start(ns: string, extra: string[] = []): Daemon {
     "--quiet",
     MAIN,
     "run",
-    ...FLAGS,
+    ...base,
     ...extra,
   ]);
   return { child: s.child, log: s.output, done: s.done };

@@ -56,8 +56,19 @@ export function vrrpBackend(
     async create(ctx: ElectorContext): Promise<VrrpElector> {
       const { config, link } = ctx;
       const vrrp = config.election.vrrp;
-      const vip = parseCidr(config.vip);
-      const primaryIp = vrrp.source_address ??
+      const vip = parseCidr(config.vip[0]);
+      // Transitional (issue 11): the configuration accepts IPv6, dual stack
+      // and authentication keys; until they are wired, refuse rather than
+      // ignore them.
+      if (
+        config.vip.length !== 1 || vip.family !== 4 ||
+        vrrp.auth.keys.length > 0
+      ) {
+        throw new ElectionStartError(
+          "IPv6 and dual-stack VIPs and VRRP authentication are not wired into the vrrp backend in this build",
+        );
+      }
+      const primaryIp = vrrp.source_address[0] ??
         await sourceAddress(ctx.route, link, vip.address);
       // Without it every advertisement fails (ENETUNREACH) and peers
       // take over: this node must not keep the VIP meanwhile.
