@@ -6,7 +6,13 @@
  */
 
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../ip/mod.ts";
-import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from "./_constants.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_NETLINK,
+  AF_PACKET,
+  AF_UNIX,
+} from "./_constants.ts";
 
 /** `struct sockaddr_in` is 16 bytes. */
 export const SOCKADDR_IN_SIZE = 16;
@@ -189,6 +195,41 @@ export function ipMreqn(options: {
   if (options.group !== undefined) out.set(ipBytes(options.group, 4), 0);
   if (options.address !== undefined) out.set(ipBytes(options.address, 4), 4);
   new DataView(out.buffer).setInt32(8, options.ifindex, true);
+  return out;
+}
+
+/**
+ * `struct ipv6_mreq` (20 bytes) for `IPV6_JOIN_GROUP`: the group and the
+ * interface index.
+ */
+export function ipv6Mreq(options: {
+  group: string | Uint8Array;
+  ifindex: number;
+}): Uint8Array {
+  const out = new Uint8Array(20);
+  out.set(ipBytes(options.group, 16), 0);
+  new DataView(out.buffer).setInt32(16, options.ifindex, true);
+  return out;
+}
+
+/** Longest unix socket path (`sun_path` holds 108 bytes with the NUL). */
+export const SUN_PATH_MAX = 107;
+
+/**
+ * `struct sockaddr_un` for a path (family, path, NUL): what `bind` and
+ * `connect` take. Throws a `RangeError` for a path longer than
+ * {@link SUN_PATH_MAX} bytes or with a NUL.
+ */
+export function sockaddrUn(path: string): Uint8Array {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length === 0 || bytes.length > SUN_PATH_MAX || bytes.includes(0)) {
+    throw new RangeError(
+      `a unix socket path has 1 to ${SUN_PATH_MAX} bytes and no NUL, got ${bytes.length} bytes`,
+    );
+  }
+  const out = new Uint8Array(2 + bytes.length + 1);
+  new DataView(out.buffer).setUint16(0, AF_UNIX, true);
+  out.set(bytes, 2);
   return out;
 }
 

@@ -78,6 +78,23 @@ export const IPV6_MULTICAST_IF = 17;
 export const IPV6_MULTICAST_HOPS = 18;
 /** IPPROTO_IPV6: loop multicast back (int 0/1). */
 export const IPV6_MULTICAST_LOOP = 19;
+/** IPPROTO_IPV6: join a group (`ipv6_mreq`). */
+export const IPV6_JOIN_GROUP = 20;
+/** IPPROTO_IPV6: deliver `IPV6_PKTINFO` (destination, ifindex) with recvmsg. */
+export const IPV6_RECVPKTINFO = 49;
+/** Control message type: `in6_pktinfo` (16-byte address, int ifindex). */
+export const IPV6_PKTINFO = 50;
+/** IPPROTO_IPV6: deliver `IPV6_HOPLIMIT` (the received hop limit) with recvmsg. */
+export const IPV6_RECVHOPLIMIT = 51;
+/** Control message type: the hop limit of a received packet (int). */
+export const IPV6_HOPLIMIT = 52;
+
+/** Address family: local (unix domain) sockets. */
+export const AF_UNIX = 1;
+/** Socket type: byte stream. */
+export const SOCK_STREAM = 1;
+/** SOL_SOCKET: credentials of the peer of a unix socket (`struct ucred`). */
+export const SO_PEERCRED = 17;
 
 /** IPPROTO_ICMPV6: which ICMPv6 types a raw socket receives (32 bytes). */
 export const ICMP6_FILTER = 1;

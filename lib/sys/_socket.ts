@@ -22,6 +22,7 @@ import {
   AF_INET6,
   AF_NETLINK,
   AF_PACKET,
+  AF_UNIX,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   IFNAMSIZ,
@@ -32,12 +33,15 @@ import {
   POLLIN,
   POLLNVAL,
   SO_ERROR,
+  SO_PEERCRED,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_RAW,
+  SOCK_STREAM,
   SOL_SOCKET,
 } from "./_constants.ts";
+import { type ControlMessage, parseControlMessages } from "./_cmsg.ts";
 import { Errno, SysError } from "./_errno.ts";
 import { lastErrno, libc } from "./_libc.ts";
 
@@ -97,13 +101,40 @@ export interface Received {
   truncated: boolean;
 }
 
+/** One datagram received with `recvmsg`, with its ancillary data. */
+export interface ReceivedMessage extends Received {
+  /** The control messages (`IPV6_HOPLIMIT`, `IPV6_PKTINFO`, ...). */
+  control: ControlMessage[];
+  /** True when control messages did not fit (`MSG_CTRUNC`). */
+  controlTruncated: boolean;
+}
+
+/** The credentials of a unix socket's peer (`SO_PEERCRED`). */
+export interface PeerCredentials {
+  /** Process id of the peer when it connected. */
+  pid: number;
+  /** Its effective user id. */
+  uid: number;
+  /** Its effective group id. */
+  gid: number;
+}
+
+/** Size of `struct msghdr` on 64-bit Linux. */
+const MSGHDR_SIZE = 56;
+/** Room for the control messages VRRP asks for (hop limit, pktinfo). */
+const CONTROL_SIZE = 128;
+/** recvmsg flag: control data was cut. */
+const MSG_CTRUNC = 0x8;
+
 const FAMILY_NAMES: Record<number, string> = {
+  [AF_UNIX]: "AF_UNIX",
   [AF_INET]: "AF_INET",
   [AF_INET6]: "AF_INET6",
   [AF_NETLINK]: "AF_NETLINK",
   [AF_PACKET]: "AF_PACKET",
 };
 const TYPE_NAMES: Record<number, string> = {
+  [SOCK_STREAM]: "SOCK_STREAM",
   [SOCK_DGRAM]: "SOCK_DGRAM",
   [SOCK_RAW]: "SOCK_RAW",
 };
@@ -132,6 +163,7 @@ export class Socket {
   #rx: Uint8Array = new Uint8Array(0);
   readonly #from = new Uint8Array(SOCKADDR_STORAGE_SIZE);
   readonly #fromLen = new Uint32Array(1);
+  readonly #control = new Uint8Array(CONTROL_SIZE);
 
   /** Opens a socket; see {@link openSocket}. */
   static open(domain: number, type: number, protocol: number): Socket {
@@ -261,14 +293,86 @@ export class Socket {
    * `recv` may be pending per socket.
    */
   async recv(options: RecvOptions): Promise<Received | null> {
-    const maxBytes = options.maxBytes ?? 65536;
-    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
-      throw new RangeError(
-        `maxBytes must be a positive integer, got ${maxBytes}`,
+    const maxBytes = checkMaxBytes(options.maxBytes ?? 65536);
+    return await this.#waitFor(
+      "recvfrom",
+      options,
+      (revents) => this.#readReady(revents, maxBytes),
+    );
+  }
+
+  /**
+   * Like {@link recv}, with `recvmsg`: also hands back the control
+   * messages the socket was asked for (`IPV6_RECVHOPLIMIT`, ...).
+   */
+  async recvMsg(options: RecvOptions): Promise<ReceivedMessage | null> {
+    const maxBytes = checkMaxBytes(options.maxBytes ?? 65536);
+    return await this.#waitFor(
+      "recvmsg",
+      options,
+      (revents) => this.#readMessage(revents, maxBytes),
+    );
+  }
+
+  /** `listen(backlog)` on a stream socket; throws a `SysError`. */
+  listen(backlog = 16): void {
+    this.#assertOpen("listen");
+    const rc = libc().listen(this.#fd, backlog);
+    if (rc !== 0) throw new SysError(`listen on ${this.#label}`, lastErrno());
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a connection on a listening socket and
+   * accepts it (non-blocking, close-on-exec). Resolves `null` on timeout,
+   * abort or close; throws a `SysError` for a socket error.
+   */
+  async accept(
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<Socket | null> {
+    return await this.#waitFor("accept", options, (revents) => {
+      this.#checkRevents(revents, "accept");
+      const fd = libc().accept4(
+        this.#fd,
+        null,
+        null,
+        SOCK_NONBLOCK | SOCK_CLOEXEC,
       );
+      if (fd < 0) return { received: null, errno: lastErrno() };
+      return {
+        received: new Socket(fd, `${this.#label} (accepted)`),
+        errno: 0,
+      };
+    });
+  }
+
+  /** The credentials of a unix socket's peer (`SO_PEERCRED`). */
+  peerCredentials(): PeerCredentials {
+    this.#assertOpen("getsockopt");
+    const b = new Uint8Array(12);
+    const len = new Uint32Array([12]);
+    const rc = libc().getsockopt(this.#fd, SOL_SOCKET, SO_PEERCRED, b, len);
+    if (rc !== 0 || len[0] < 12) {
+      throw new SysError(`SO_PEERCRED on ${this.#label}`, lastErrno());
     }
+    const v = new DataView(b.buffer);
+    return {
+      pid: v.getInt32(0, true),
+      uid: v.getUint32(4, true),
+      gid: v.getUint32(8, true),
+    };
+  }
+
+  /**
+   * The wait loop every receive shares: poll without blocking the event
+   * loop, then `read` on the main thread once poll says so.
+   */
+  async #waitFor<T>(
+    op: string,
+    options: { timeoutMs: number; signal?: AbortSignal; sliceMs?: number },
+    read: (revents: number) => { received: T | null; errno: number },
+  ): Promise<T | null> {
     if (this.#receiving) {
-      throw new Error(`recv already pending on ${this.#label}`);
+      throw new Error(`${op} already pending on ${this.#label}`);
     }
     this.#receiving = true;
     const wake = () => this.#wake();
@@ -280,11 +384,11 @@ export class Socket {
         if (this.#closed || options.signal?.aborted) return null;
         const revents = this.#pollNow();
         if (revents !== 0) {
-          const { received, errno } = this.#readReady(revents, maxBytes);
+          const { received, errno } = read(revents);
           if (received !== null) return received;
           // Readable but nothing read (EAGAIN after a dropped packet, ...).
           if (++spurious > MAX_SPURIOUS_WAKEUPS) {
-            throw new SysError(`recvfrom on ${this.#label}`, errno);
+            throw new SysError(`${op} on ${this.#label}`, errno);
           }
           continue;
         }
@@ -409,17 +513,21 @@ export class Socket {
     }
   }
 
-  #readReady(
-    revents: number,
-    maxBytes: number,
-  ): { received: Received | null; errno: number } {
+  #checkRevents(revents: number, op: string): void {
     if (revents & POLLNVAL) {
       throw new SysError(`poll on ${this.#label}`, Errno.EBADF);
     }
     if (revents & POLLERR) {
       const err = this.pendingError();
-      if (err !== 0) throw new SysError(`recvfrom on ${this.#label}`, err);
+      if (err !== 0) throw new SysError(`${op} on ${this.#label}`, err);
     }
+  }
+
+  #readReady(
+    revents: number,
+    maxBytes: number,
+  ): { received: Received | null; errno: number } {
+    this.#checkRevents(revents, "recvfrom");
     if (this.#rx.length !== maxBytes) this.#rx = new Uint8Array(maxBytes);
     this.#fromLen[0] = this.#from.length;
     const n = Number(
@@ -445,6 +553,62 @@ export class Socket {
       errno: 0,
     };
   }
+
+  #readMessage(
+    revents: number,
+    maxBytes: number,
+  ): { received: ReceivedMessage | null; errno: number } {
+    this.#checkRevents(revents, "recvmsg");
+    if (this.#rx.length !== maxBytes) this.#rx = new Uint8Array(maxBytes);
+    // The pointers in msghdr/iovec refer to buffers this object keeps
+    // alive; recvmsg runs synchronously, so none can move meanwhile.
+    const iov = new Uint8Array(16);
+    const iv = new DataView(iov.buffer);
+    iv.setBigUint64(0, pointerValue(this.#rx), true);
+    iv.setBigUint64(8, BigInt(maxBytes), true);
+    const hdr = new Uint8Array(MSGHDR_SIZE);
+    const hv = new DataView(hdr.buffer);
+    hv.setBigUint64(0, pointerValue(this.#from), true);
+    hv.setUint32(8, this.#from.length, true);
+    hv.setBigUint64(16, pointerValue(iov), true);
+    hv.setBigUint64(24, 1n, true);
+    hv.setBigUint64(32, pointerValue(this.#control), true);
+    hv.setBigUint64(40, BigInt(this.#control.length), true);
+    const n = Number(
+      libc().recvmsg(this.#fd, hdr, MSG_DONTWAIT | MSG_TRUNC),
+    );
+    if (n < 0) return { received: null, errno: lastErrno() };
+    const fromLen = hv.getUint32(8, true);
+    const controlLen = Number(hv.getBigUint64(40, true));
+    const flags = hv.getInt32(48, true);
+    const control = this.#control.slice(
+      0,
+      Math.min(controlLen, this.#control.length),
+    );
+    return {
+      received: {
+        data: this.#rx.slice(0, Math.min(n, maxBytes)),
+        from: this.#from.slice(0, Math.min(fromLen, this.#from.length)),
+        truncated: n > maxBytes,
+        control: parseControlMessages(control),
+        controlTruncated: (flags & MSG_CTRUNC) !== 0,
+      },
+      errno: 0,
+    };
+  }
+}
+
+function pointerValue(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+function checkMaxBytes(maxBytes: number): number {
+  if (!Number.isInteger(maxBytes) || maxBytes < 1) {
+    throw new RangeError(
+      `maxBytes must be a positive integer, got ${maxBytes}`,
+    );
+  }
+  return maxBytes;
 }
 
 /**

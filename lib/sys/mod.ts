@@ -63,13 +63,27 @@ export {
   interfaceIndex,
   interfaceName,
   openSocket,
+  type PeerCredentials,
   type Received,
+  type ReceivedMessage,
   type RecvOptions,
   Socket,
 } from "./_socket.ts";
 export {
+  CMSG_HEADER_SIZE,
+  cmsgAlign,
+  cmsgSpace,
+  type ControlMessage,
+  encodeControlMessages,
+  ipv6HopLimit,
+  type Ipv6PacketInfo,
+  ipv6PacketInfo,
+  parseControlMessages,
+} from "./_cmsg.ts";
+export {
   intOption,
   ipMreqn,
+  ipv6Mreq,
   parseSockaddrIn,
   parseSockaddrIn6,
   parseSockaddrNl,
@@ -79,6 +93,8 @@ export {
   sockaddrIn6,
   sockaddrLl,
   sockaddrNl,
+  sockaddrUn,
+  SUN_PATH_MAX,
 } from "./_addr.ts";
 export {
   alarmPending,

@@ -4,18 +4,30 @@ import assert from "node:assert/strict";
 import { skipUnlessRoot } from "../../testing/mod.ts";
 import {
   AF_INET,
+  AF_INET6,
   AF_NETLINK,
   AF_PACKET,
+  AF_UNIX,
   Errno,
   interfaceIndex,
   interfaceName,
+  IPPROTO_IPV6,
+  IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO,
+  IPV6_UNICAST_HOPS,
+  ipv6HopLimit,
+  ipv6PacketInfo,
   NETLINK_ROUTE,
   openSocket,
   parseSockaddrIn,
+  parseSockaddrIn6,
   SOCK_DGRAM,
   SOCK_RAW,
+  SOCK_STREAM,
   sockaddrIn,
+  sockaddrIn6,
   sockaddrNl,
+  sockaddrUn,
   SysError,
 } from "../../lib/sys/mod.ts";
 
@@ -197,4 +209,65 @@ Deno.test({
     await Promise.all(sockets.map((s) => s.closeAsync()));
     assert.equal(openFds(), before);
   },
+});
+
+Deno.test("recvMsg hands back the hop limit and the destination (IPv6)", async () => {
+  const a = openSocket(AF_INET6, SOCK_DGRAM, 0);
+  const b = openSocket(AF_INET6, SOCK_DGRAM, 0);
+  try {
+    a.bind(sockaddrIn6("::1"));
+    b.bind(sockaddrIn6("::1"));
+    b.setsockoptInt(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+    b.setsockoptInt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    a.setsockoptInt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, 7);
+    const port = parseSockaddrIn6(b.localAddress()).port;
+    a.sendTo(Uint8Array.of(1, 2, 3), sockaddrIn6("::1", { port }));
+    const got = await b.recvMsg({ timeoutMs: 5000 });
+    assert.ok(got !== null);
+    assert.deepEqual(got.data, Uint8Array.of(1, 2, 3));
+    assert.equal(got.controlTruncated, false);
+    assert.equal(ipv6HopLimit(got.control), 7);
+    const info = ipv6PacketInfo(got.control)!;
+    assert.equal(parseSockaddrIn6(got.from).address, "::1");
+    assert.deepEqual(info.address, parseSockaddrIn6(sockaddrIn6("::1")).bytes);
+    assert.equal(info.ifindex, interfaceIndex("lo"));
+    // Nothing queued: a short wait resolves null.
+    assert.equal(await b.recvMsg({ timeoutMs: 10 }), null);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("a unix stream listener accepts and names its peer (SO_PEERCRED)", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/ctl.sock`;
+  const server = openSocket(AF_UNIX, SOCK_STREAM, 0);
+  try {
+    server.bind(sockaddrUn(path));
+    server.listen();
+    assert.equal(await server.accept({ timeoutMs: 10 }), null);
+    const client = await Deno.connect({ transport: "unix", path });
+    const conn = await server.accept({ timeoutMs: 5000 });
+    assert.ok(conn !== null);
+    try {
+      const cred = conn.peerCredentials();
+      assert.equal(cred.pid, Deno.pid);
+      assert.equal(cred.uid, Deno.uid());
+      assert.equal(cred.gid, Deno.gid());
+      await client.write(new TextEncoder().encode("ping\n"));
+      const got = await conn.recv({ timeoutMs: 5000 });
+      assert.equal(new TextDecoder().decode(got!.data), "ping\n");
+      conn.sendTo(new TextEncoder().encode("pong\n"));
+      const buf = new Uint8Array(16);
+      const n = await client.read(buf);
+      assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "pong\n");
+    } finally {
+      conn.close();
+      client.close();
+    }
+  } finally {
+    server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
