@@ -12,8 +12,9 @@
  * - {@link step}: the state machine, pure, driven by time and events,
  *   returning {@link VrrpAction}s for the daemon to perform;
  * - {@link receiveDatagram}: validate-then-step, the receive path;
- * - {@link openVrrpSocket}: the raw socket (protocol 112), multicast to
- *   224.0.0.18 or unicast to peers.
+ * - {@link openVrrpSocket}: the raw socket (protocol 112), IPv4 or IPv6,
+ *   multicast to 224.0.0.18 / ff02::12 or unicast to peers, signing
+ *   adverts when authentication is on.
  *
  * ```ts
  * import { createVrrpState, step } from "./lib/vrrp/mod.ts";
@@ -87,8 +88,10 @@ export {
   type VrrpState,
 } from "./_state_machine.ts";
 export {
+  type AdvertSigner,
   openVrrpSocket,
   type SendFailure,
+  type VrrpDatagram,
   type VrrpSocket,
   type VrrpSocketOptions,
 } from "./_socket.ts";

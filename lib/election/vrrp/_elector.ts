@@ -19,6 +19,7 @@ import {
   type ValidateOptions,
   type VrrpAction,
   type VrrpConfig,
+  type VrrpDatagram,
   type VrrpEvent,
   type VrrpSocket,
   type VrrpSocketOptions,
@@ -258,7 +259,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
   }
 
   /** Waits for a datagram; a queued event ends the wait early (null). */
-  async #receive(waitMs: number): Promise<Uint8Array | null> {
+  async #receive(waitMs: number): Promise<VrrpDatagram | null> {
     const wake = new AbortController();
     this.#wake = wake;
     try {
@@ -275,7 +276,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
     }
   }
 
-  async #received(datagram: Uint8Array): Promise<void> {
+  async #received(datagram: VrrpDatagram): Promise<void> {
     const r = receiveDatagram(this.#state, {
       datagram,
       nowMs: this.#o.clock.now(),
