@@ -54,6 +54,9 @@ export function explicitSettings(loaded: LoadedConfig): Setting[] {
     if (raw === undefined) continue;
     const value = field.kind === "duration"
       ? formatDuration(raw as number)
+      : field.kind === "cidr_list" && Array.isArray(raw) && raw.length === 1
+      // One VIP reads as it always did; dual stack as a list.
+      ? raw[0] as string
       : raw as Setting["value"];
     out.push({ field, value, origin: origin! });
   }
