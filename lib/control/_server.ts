@@ -169,6 +169,9 @@ async function serve(
 ): Promise<void> {
   try {
     const peer = conn.peerCredentials();
+    // Read the request first in every case: closing with unread data would
+    // reset the connection before the client could read the answer.
+    const line = await readLine(conn);
     const refused = refusePeer(peer, serviceUid);
     if (refused !== undefined) {
       options.onProblem?.(`control request refused: ${refused}`);
@@ -178,7 +181,6 @@ async function serve(
       });
       return;
     }
-    const line = await readLine(conn);
     if (typeof line !== "string") {
       options.onProblem?.(
         `control request from ${describePeer(peer)}: ${line.error}`,

@@ -6,7 +6,7 @@ import {
   ControlSocketError,
   openControlServer,
 } from "../../lib/control/mod.ts";
-import { skipUnlessRoot } from "../support/root.ts";
+import { skipUnlessRoot } from "../../testing/mod.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "hv-ctl-" });

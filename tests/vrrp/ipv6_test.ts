@@ -13,7 +13,7 @@ import {
   verifyChecksum,
   VrrpDecodeError,
 } from "../../lib/vrrp/mod.ts";
-import { ipPacketOf, parsePcap } from "../support/pcap.ts";
+import { ipPacketOf, parsePcap } from "../../testing/mod.ts";
 import { Driver, hex, prng, randInt, vrrpMessage6 } from "./_support.ts";
 
 // keepalived 2.2.7 over IPv6, captured for this test (see vectors/README.md):
