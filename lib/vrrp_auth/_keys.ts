@@ -209,10 +209,23 @@ export class AuthKeyError extends Error {
 
 /** Options of {@link loadAuthKeys}. */
 export interface LoadKeysOptions {
-  /** Called once per key file that group or others may read or write. */
+  /** Called once per key file every user may read (or someone may write). */
   warn?: (message: string) => void;
   /** File access (default: the real file system). */
   reader?: KeyFileReader;
+}
+
+/**
+ * Why a key file's mode exposes it, or null. Group read is fine (the
+ * hardened unit runs as a service user that may read a root-owned key
+ * through its group); every-user access and group write are not.
+ */
+function exposure(mode: number): string | null {
+  const problems: string[] = [];
+  if (mode & 0o004) problems.push("readable by every user");
+  if (mode & 0o002) problems.push("writable by every user");
+  else if (mode & 0o020) problems.push("writable by its group");
+  return problems.length > 0 ? problems.join(" and ") : null;
 }
 
 function errorName(err: unknown): string {
@@ -248,11 +261,11 @@ export async function loadAuthKeys(
     let content: Uint8Array;
     try {
       const mode = await reader.mode(spec.file);
-      if (mode !== null && (mode & 0o077) !== 0) {
+      const exposed = mode === null ? null : exposure(mode);
+      if (exposed !== null) {
+        const octal = (mode! & 0o7777).toString(8).padStart(4, "0");
         options.warn?.(
-          `authentication key file ${spec.file} is accessible by group or others (mode ${
-            (mode & 0o777).toString(8).padStart(3, "0")
-          }); run chmod 600 ${spec.file}`,
+          `authentication key file ${spec.file} is ${exposed} (mode ${octal}): anyone who can read it can forge VRRP adverts; fix: chmod 600 ${spec.file}`,
         );
       }
       content = await reader.readFile(spec.file);
