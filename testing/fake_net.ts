@@ -11,7 +11,13 @@
  */
 import type { Announcer, AnnounceTarget } from "../lib/announce/mod.ts";
 import type { Platform } from "../lib/daemon/mod.ts";
-import { formatMac, inSubnet, parseCidr, parseIPv4 } from "../lib/ip/mod.ts";
+import {
+  formatMac,
+  inSubnet,
+  parseCidr,
+  parseIP,
+  parseIPv4,
+} from "../lib/ip/mod.ts";
 import type {
   Address,
   AddressFilter,
@@ -26,9 +32,13 @@ import type {
 import { Errno, SysError } from "../lib/sys/mod.ts";
 import {
   type Advertisement,
+  type AdvertSigner,
   encodeAdvertisement,
+  familyOf,
   type SendFailure,
-  VRRP_MULTICAST_GROUP,
+  type VrrpDatagram,
+  type VrrpFamily,
+  vrrpMulticastGroup,
   type VrrpSocket,
   type VrrpSocketOptions,
 } from "../lib/vrrp/mod.ts";
@@ -113,23 +123,35 @@ export class FakeSegment {
     this.#sockets.delete(s);
   }
 
-  /** Delivers a raw datagram (a forged or broken packet) to every socket. */
-  inject(datagram: Uint8Array): void {
+  /**
+   * Delivers a raw datagram (a forged or broken packet) to every socket of
+   * its family: an IPv4 datagram (header first), or an IPv6 packet as a raw
+   * IPv6 socket hands it over.
+   */
+  inject(datagram: VrrpDatagram): void {
+    const family = datagram instanceof Uint8Array ? 4 : 6;
     for (const s of this.#sockets) {
-      if (s.linkUp()) s.push(datagram.slice());
+      if (s.family === family && s.linkUp()) s.push(copy(datagram));
     }
   }
 
   /** Delivers `datagram` from `from` to `dst` (multicast or one peer). */
-  deliver(from: FakeVrrpSocket, dst: string, datagram: Uint8Array): void {
+  deliver(from: FakeVrrpSocket, dst: string, datagram: VrrpDatagram): void {
     if (this.#isolated.has(from.kernel)) return;
     for (const s of this.#sockets) {
       if (s === from || this.#isolated.has(s.kernel) || !s.linkUp()) continue;
-      if (dst !== VRRP_MULTICAST_GROUP && dst !== s.primaryIp) continue;
+      if (s.family !== from.family) continue;
+      if (dst !== vrrpMulticastGroup(s.family) && dst !== s.primaryIp) continue;
       this.carried++;
-      s.push(datagram.slice());
+      s.push(copy(datagram));
     }
   }
+}
+
+function copy(d: VrrpDatagram): VrrpDatagram {
+  return d instanceof Uint8Array
+    ? d.slice()
+    : { ...d, payload: d.payload.slice() };
 }
 
 /** RFC 791 header checksum. */
@@ -200,8 +222,9 @@ class Waiter<T> {
 
 class FakeVrrpSocket implements VrrpSocket {
   readonly mode: "multicast" | "unicast";
-  readonly #queue: Uint8Array[] = [];
-  readonly #waiter: Waiter<Uint8Array>;
+  readonly family: VrrpFamily;
+  readonly #queue: VrrpDatagram[] = [];
+  readonly #waiter: Waiter<VrrpDatagram>;
   #closed = false;
 
   constructor(
@@ -210,8 +233,10 @@ class FakeVrrpSocket implements VrrpSocket {
     readonly primaryIp: string,
     readonly peers: readonly string[],
     readonly segment: FakeSegment | undefined,
+    readonly sign?: AdvertSigner,
   ) {
     this.mode = peers.length === 0 ? "multicast" : "unicast";
+    this.family = familyOf(primaryIp);
     this.#waiter = new Waiter(kernel.clock);
     segment?.attach(this);
   }
@@ -221,14 +246,16 @@ class FakeVrrpSocket implements VrrpSocket {
     return l !== undefined && l.up && l.carrier;
   }
 
-  push(datagram: Uint8Array): void {
+  push(datagram: VrrpDatagram): void {
     if (this.#closed) return;
     if (this.#waiter.waiting) this.#waiter.wake(datagram);
     else this.#queue.push(datagram);
   }
 
   send(adv: Advertisement): SendFailure[] {
-    const dsts = this.peers.length === 0 ? [VRRP_MULTICAST_GROUP] : this.peers;
+    const dsts = this.peers.length === 0
+      ? [vrrpMulticastGroup(this.family)]
+      : this.peers;
     const errno = this.#sendErrno();
     if (errno !== 0) {
       return dsts.map((dst) => ({
@@ -236,9 +263,15 @@ class FakeVrrpSocket implements VrrpSocket {
         error: new SysError("sendto on AF_INET/SOCK_RAW/112", errno),
       }));
     }
+    let trailer: Uint8Array | undefined;
     for (const dst of dsts) {
-      const vrrp = encodeAdvertisement(adv, { src: this.primaryIp, dst });
-      const datagram = ipv4Datagram(this.primaryIp, dst, vrrp);
+      const pdu = encodeAdvertisement(adv, { src: this.primaryIp, dst });
+      trailer ??= this.sign?.({ pdu, src: parseIP(this.primaryIp).bytes }) ??
+        new Uint8Array(0);
+      const vrrp = new Uint8Array([...pdu, ...trailer]);
+      const datagram: VrrpDatagram = this.family === 4
+        ? ipv4Datagram(this.primaryIp, dst, vrrp)
+        : { src: this.primaryIp, dst, ttl: 255, protocol: 112, payload: vrrp };
       this.segment?.deliver(this, dst, datagram);
     }
     return [];
@@ -565,6 +598,7 @@ export class FakeKernel {
       o.primaryIp,
       o.peers ?? [],
       rec.segment,
+      o.sign,
     );
   }
 

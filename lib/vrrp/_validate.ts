@@ -256,6 +256,53 @@ export function validatePacket(
 ): ValidateResult {
   const family = familyOf(options.primaryIp);
   const src = canonical(packet.src);
+  const bad = checkHeader(packet, options, family, src);
+  if (bad !== null) return bad;
+  const decoded = decodeChecked(packet, family, src, auth !== undefined);
+  if ("ok" in decoded) return decoded;
+  const { split, checksum } = decoded;
+  const adv = split.advertisement;
+  const sender = checkSender(adv.vrid, options, family, src);
+  if (sender !== null) return sender;
+  let keyId: number | null = null;
+  let replay: ReplayState | undefined;
+  if (auth !== undefined) {
+    const verdict = checkAuthentication(
+      {
+        pdu: split.pdu,
+        trailer: split.trailer,
+        src: parseIP(src).bytes,
+        sender: src,
+        wallMs: auth.wallMs,
+      },
+      auth.config,
+      auth.replay,
+    );
+    if (!verdict.ok) return drop(verdict.reason, verdict.detail, src);
+    keyId = verdict.keyId;
+    replay = verdict.replay;
+  }
+  const content = checkContent(adv, options, src);
+  if (content !== null) return content;
+  const accepted: AcceptedPacket = {
+    ok: true,
+    advertisement: adv,
+    src,
+    dst: canonical(packet.dst),
+    oldUnicastChecksum: checksum === "old_unicast",
+    keyId,
+  };
+  if (replay !== undefined) accepted.replay = replay;
+  return accepted;
+}
+
+/** Protocol, TTL / hop limit, family: what the IP layer says. */
+function checkHeader(
+  packet: ReceivedPacket,
+  options: ValidateOptions,
+  family: VrrpFamily,
+  src: string,
+): DroppedPacket | null {
   if (packet.protocol !== IPPROTO_VRRP) {
     return drop(
       "protocol",
@@ -274,6 +321,18 @@ export function validatePacket(
       src,
     );
   }
+  return null;
+}
+
+/** Decodes the message, refuses extra bytes without auth, checks the sum. */
+function decodeChecked(
+  packet: ReceivedPacket,
+  family: VrrpFamily,
+  src: string,
+  authOn: boolean,
+):
+  | DroppedPacket
+  | { split: SplitAdvertisement; checksum: "ok" | "old_unicast" } {
   let split: SplitAdvertisement;
   try {
     split = splitAdvertisement(packet.payload, family);
@@ -284,7 +343,7 @@ export function validatePacket(
     throw err;
   }
   const { advertisement: adv, pdu, trailer } = split;
-  if (trailer.length > 0 && auth === undefined) {
+  if (trailer.length > 0 && !authOn) {
     const signed = trailer.length === AUTH_TRAILER_SIZE && trailer[0] === 1;
     return drop(
       "length",
@@ -305,8 +364,18 @@ export function validatePacket(
       src,
     );
   }
-  if (adv.vrid !== options.vrid) {
-    return drop("vrid", `VRID ${adv.vrid} from ${src} is not ours`, src);
+  return { split, checksum };
+}
+
+/** VRID, link-local source (IPv6), our own source, configured peers. */
+function checkSender(
+  vrid: number,
+  options: ValidateOptions,
+  family: VrrpFamily,
+  src: string,
+): DroppedPacket | null {
+  if (vrid !== options.vrid) {
+    return drop("vrid", `VRID ${vrid} from ${src} is not ours`, src);
   }
   if (family === 6 && !isLinkLocal(src)) {
     return drop(
@@ -324,24 +393,15 @@ export function validatePacket(
   ) {
     return drop("source", `${src} is not a configured peer`, src);
   }
-  let keyId: number | null = null;
-  let replay: ReplayState | undefined;
-  if (auth !== undefined) {
-    const verdict = checkAuthentication(
-      {
-        pdu,
-        trailer,
-        src: parseIP(src).bytes,
-        sender: src,
-        wallMs: auth.wallMs,
-      },
-      auth.config,
-      auth.replay,
-    );
-    if (!verdict.ok) return drop(verdict.reason, verdict.detail, src);
-    keyId = verdict.keyId;
-    replay = verdict.replay;
-  }
+  return null;
+}
+
+/** The addresses and the interval of an authentic advert. */
+function checkContent(
+  adv: DecodedAdvertisement,
+  options: ValidateOptions,
+  src: string,
+): DroppedPacket | null {
   if (!sameAddressSet(adv.addresses, options.addresses)) {
     return drop(
       "address_mismatch",
@@ -354,16 +414,7 @@ export function validatePacket(
   if (adv.maxAdvertIntervalCs === 0) {
     return drop("interval_zero", `advertisement interval 0 from ${src}`, src);
   }
-  const accepted: AcceptedPacket = {
-    ok: true,
-    advertisement: adv,
-    src,
-    dst: canonical(packet.dst),
-    oldUnicastChecksum: checksum === "old_unicast",
-    keyId,
-  };
-  if (replay !== undefined) accepted.replay = replay;
-  return accepted;
+  return null;
 }
 
 /** "ok", "old_unicast" (pre-1.3.6 keepalived, IPv4 only) or null (bad). */

@@ -200,6 +200,7 @@ export class AuthKeyError extends Error {
   /** One sentence per bad key, each naming the key id and the file. */
   readonly problems: readonly string[];
 
+  /** One error for all of `problems` (the message joins them). */
   constructor(problems: string[]) {
     super(problems.join("; "));
     this.name = "AuthKeyError";
