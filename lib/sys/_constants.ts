@@ -89,13 +89,6 @@ export const IPV6_RECVHOPLIMIT = 51;
 /** Control message type: the hop limit of a received packet (int). */
 export const IPV6_HOPLIMIT = 52;
 
-/** Address family: local (unix domain) sockets. */
-export const AF_UNIX = 1;
-/** Socket type: byte stream. */
-export const SOCK_STREAM = 1;
-/** SOL_SOCKET: credentials of the peer of a unix socket (`struct ucred`). */
-export const SO_PEERCRED = 17;
-
 /** IPPROTO_ICMPV6: which ICMPv6 types a raw socket receives (32 bytes). */
 export const ICMP6_FILTER = 1;
 

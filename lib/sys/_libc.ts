@@ -23,7 +23,6 @@ export const LIBC_SYMBOLS = {
   },
   // Called on the main thread with MSG_DONTWAIT only (after poll said so).
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
-  listen: { parameters: ["i32", "i32"], result: "i32" },
   // Main thread, on a non-blocking listener after poll said so.
   accept4: {
     parameters: ["i32", "buffer", "buffer", "i32"],

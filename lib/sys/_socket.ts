@@ -44,6 +44,7 @@ import {
 import { type ControlMessage, parseControlMessages } from "./_cmsg.ts";
 import { Errno, SysError } from "./_errno.ts";
 import { lastErrno, libc } from "./_libc.ts";
+import type { PeerCredentials } from "./_unix.ts";
 
 /**
  * Longest single wait in native code without a wake-up eventfd. A pending
@@ -107,16 +108,6 @@ export interface ReceivedMessage extends Received {
   control: ControlMessage[];
   /** True when control messages did not fit (`MSG_CTRUNC`). */
   controlTruncated: boolean;
-}
-
-/** The credentials of a unix socket's peer (`SO_PEERCRED`). */
-export interface PeerCredentials {
-  /** Process id of the peer when it connected. */
-  pid: number;
-  /** Its effective user id. */
-  uid: number;
-  /** Its effective group id. */
-  gid: number;
 }
 
 /** Size of `struct msghdr` on 64-bit Linux. */
@@ -346,7 +337,7 @@ export class Socket {
   }
 
   /** The credentials of a unix socket's peer (`SO_PEERCRED`). */
-  peerCredentials(): PeerCredentials {
+  peerCredentials(): Required<PeerCredentials> {
     this.#assertOpen("getsockopt");
     const b = new Uint8Array(12);
     const len = new Uint32Array([12]);

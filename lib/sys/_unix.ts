@@ -23,6 +23,8 @@ export interface PeerCredentials {
   pid: number;
   /** User id. */
   uid: number;
+  /** Group id (when the caller read it). */
+  gid?: number;
 }
 
 /** A held abstract name; {@link AbstractName.close} (or exit) frees it. */

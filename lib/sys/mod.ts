@@ -71,7 +71,6 @@ export {
   interfaceIndex,
   interfaceName,
   openSocket,
-  type PeerCredentials,
   type Received,
   type ReceivedMessage,
   type RecvOptions,

@@ -644,6 +644,7 @@ function onTimers(state: VrrpState, nowMs: number): StepResult {
       return result(state, []);
     case "yielding":
       if (state.leaveBy !== null && nowMs >= state.leaveBy) {
+        if (onlyHandoff(state)) return handoffFailed(state, nowMs);
         return yielded(
           state,
           nowMs,
@@ -819,6 +820,11 @@ type EligibilityEvent = Extract<VrrpEvent, { type: "eligibility" }>;
 
 /** The cause of the health verdict's block. */
 const HEALTH = "health";
+/**
+ * The cause of a planned handoff's block (`ha-vip handoff`): an
+ * `eligibility` event with this cause, usually with `forMs`.
+ */
+export const HANDOFF_CAUSE = "handoff";
 /** The cause of a failed VIP add's block. */
 const VIP_FAULT = "vip";
 
@@ -955,8 +961,47 @@ function masterEligibility(next: VrrpState, nowMs: number): StepResult {
   ]);
 }
 
+/** Yielding only because of a planned handoff (nothing else blocks)? */
+function onlyHandoff(state: VrrpState): boolean {
+  return state.blocks.length === 1 && state.blocks[0].cause === HANDOFF_CAUSE;
+}
+
+/**
+ * A planned handoff that nobody took over: giving the VIP up now would
+ * leave clients with no holder at all, so the handoff is cancelled and this
+ * node stays master (the daemon tells the operator).
+ */
+function handoffFailed(state: VrrpState, nowMs: number): StepResult {
+  const next: VrrpState = {
+    ...state,
+    blocks: [],
+    eligible: true,
+    ineligibleReason: "",
+  };
+  const ms = Math.round(leaveTimeoutMs(advertIntervalMs(state)));
+  const back = backFromYielding(
+    next,
+    nowMs,
+    `handoff cancelled: no other node took over within ${ms} ms`,
+  );
+  return result(back.state, [
+    ...back.actions,
+    {
+      type: "log",
+      level: "warn",
+      message:
+        `handoff cancelled: no other node took over within ${ms} ms, so this node keeps the VIP ` +
+        `(is another node ready and in the election?)`,
+    },
+  ]);
+}
+
 /** Ready again before anyone took over: simply stay master. */
-function backFromYielding(next: VrrpState, nowMs: number): StepResult {
+function backFromYielding(
+  next: VrrpState,
+  nowMs: number,
+  reason = "ready again before a successor took over",
+): StepResult {
   const back: VrrpState = {
     ...next,
     phase: "master",
@@ -969,7 +1014,7 @@ function backFromYielding(next: VrrpState, nowMs: number): StepResult {
       type: "stateChange",
       from: "yielding",
       to: "master",
-      reason: "ready again before a successor took over",
+      reason,
     },
     { type: "send", priority: effectivePriority(back) },
   ]);

@@ -73,6 +73,7 @@ export {
   effectivePriority,
   type EligibilityBlock,
   FALLBACK_PRIORITY,
+  HANDOFF_CAUSE,
   holdsVip,
   leaveTimeoutMs,
   masterDownIntervalMs,

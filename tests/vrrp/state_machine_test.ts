@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   createVrrpState,
   FALLBACK_PRIORITY,
+  HANDOFF_CAUSE,
   holdsVip,
   leaveTimeoutMs,
   masterDownIntervalMs,
@@ -704,8 +705,18 @@ Deno.test("an eligibility block with a duration lifts itself (a planned handoff)
   });
   assert.deepEqual(types(out), ["stateChange", "send:0"]);
   assert.equal(d.state.ineligibleReason, "handoff requested");
+  // A successor announces itself: the VIP goes (make-before-break).
+  const handed = d.at(t + 700, {
+    type: "advertisement",
+    src: LOW_PEER,
+    priority: 50,
+    maxAdvertIntervalCs: 100,
+  });
+  assert.deepEqual(types(handed), ["stateChange", "removeVip"]);
+  assert.equal(d.state.phase, "backup");
   d.advance(t + 59_999);
   assert.equal(d.state.eligible, false);
+  assert.equal(d.state.masterDownAt, null, "out of the election meanwhile");
   d.advance(t + 60_000);
   assert.equal(d.state.eligible, true, "lifted at its time");
 });
@@ -792,4 +803,31 @@ Deno.test("settings (a configuration re-read): the next advertisement carries th
     /priority/,
   );
   assert.equal(d.state.config.priority, 200);
+});
+
+Deno.test("a planned handoff that nobody takes over is cancelled: the master keeps the VIP", () => {
+  const d = master();
+  const t = d.now + 10;
+  d.at(t, {
+    type: "eligibility",
+    cause: HANDOFF_CAUSE,
+    eligible: false,
+    reason: "handoff requested",
+    forMs: 600_000,
+  });
+  assert.equal(d.state.phase, "yielding");
+  const out = d.advance(t + leaveTimeoutMs(A));
+  assert.equal(d.state.phase, "master");
+  assert.equal(d.state.eligible, true, "the handoff block is gone");
+  assert.ok(!types(out).includes("removeVip"), types(out).join());
+  assert.match(reasonOf(out)!, /handoff cancelled: no other node took over/);
+  assert.ok(types(out).includes("send:100"), "advertises its priority again");
+  // Yielding for another reason (health) still gives the VIP up.
+  const h = master();
+  const u = h.now + 10;
+  h.at(u, { type: "eligibility", cause: HANDOFF_CAUSE, eligible: false });
+  h.at(u + 100, { type: "eligibility", eligible: false, reason: "etcd" });
+  const gone = h.advance(u + leaveTimeoutMs(A));
+  assert.equal(h.state.phase, "backup");
+  assert.ok(types(gone).includes("removeVip"));
 });
