@@ -31,6 +31,9 @@ export async function settle(rounds = 3): Promise<void> {
   }
 }
 
+/** A fixed epoch time at virtual time 0 (2026-11-30T00:00:00Z). */
+const WALL_EPOCH_MS = Date.UTC(2026, 10, 30);
+
 /** Virtual monotonic time, in ms from 0. */
 export class FakeClock implements Clock {
   #now = 0;
@@ -40,6 +43,11 @@ export class FakeClock implements Clock {
   /** The virtual time. */
   now(): number {
     return this.#now;
+  }
+
+  /** The virtual realtime clock: a fixed epoch plus the virtual time. */
+  wallNow(): number {
+    return WALL_EPOCH_MS + this.#now;
   }
 
   /** How many timers are pending (tests of clean shutdown). */

@@ -128,6 +128,11 @@ export class VipHolder implements AsyncDisposable {
     this.#dropAnnouncer();
   }
 
+  /** The VIP's address (no prefix length). */
+  get address(): string {
+    return this.#o.vip.address;
+  }
+
   /** Whether this holder believes it has the VIP configured. */
   get held(): boolean {
     return this.#held;

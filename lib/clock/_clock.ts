@@ -16,6 +16,11 @@ export interface Clock {
   timeout(ms: number, fn: () => void): Disposable;
   /** Calls `fn` every `ms` until the handle is disposed. */
   interval(ms: number, fn: () => void): Disposable;
+  /**
+   * The realtime clock, ms since the epoch (what signed VRRP adverts carry
+   * and check); absent: `Date.now()`.
+   */
+  wallNow?(): number;
 }
 
 /** Resolves after `ms` of real time, or at once when `signal` aborts. */
@@ -35,6 +40,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** The real clock: `performance.now()` and the runtime's timers. */
 export const systemClock: Clock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   sleep,
   timeout(ms, fn) {
     const id = setTimeout(fn, ms);

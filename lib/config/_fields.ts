@@ -388,6 +388,14 @@ export const FIELDS: readonly FieldSpec[] = [
       "Valid lifetime of the VIP address, refreshed every second while holding: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds. The default ends a crashed node's VIP shortly after a backup has taken over.",
   },
   {
+    path: "control.socket",
+    kind: "string",
+    flag: "control-socket",
+    default: "/run/ha-vip/control.sock",
+    description:
+      "The local control channel (ha-vip handoff): a unix socket only root and ha-vip's own user may use (mode 0600, peer credentials checked). off: none. A second ha-vip on the same host needs its own path.",
+  },
+  {
     path: "observe.log_format",
     kind: "enum",
     flag: "log-format",

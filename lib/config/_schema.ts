@@ -89,6 +89,11 @@ export interface Config {
     refresh_interval: number;
     vip_lifetime: number;
   };
+  /** The local control channel (`ha-vip handoff`). */
+  control: {
+    /** Unix socket path, or `off`. */
+    socket: string;
+  };
   /** Logs, metrics and status. */
   observe: {
     log_format: "text" | "json";
@@ -355,6 +360,7 @@ export function crossChecks(
   for (const vip of vips) checkVip(vip, issue);
   vrrpChecks(c, vips, issue);
   checkLease(c, issue);
+  checkControl(c, issue);
   checkOthers(c, issue);
 }
 
@@ -409,6 +415,29 @@ function checkVip(
       `${
         shownVip(vip)
       } ${why}; a VIP must be a free unicast address of the nodes' subnet, e.g. 192.168.1.100/24`,
+    );
+  }
+}
+
+/** `control.socket`: an absolute path a unix socket can have, or off. */
+function checkControl(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const path = c?.control?.socket;
+  if (typeof path !== "string" || path === "off") return;
+  const bytes = new TextEncoder().encode(path).length;
+  if (!path.startsWith("/")) {
+    issue(
+      "control.socket",
+      `${
+        JSON.stringify(path)
+      } is not an absolute path; use e.g. /run/ha-vip/control.sock, or off`,
+    );
+  } else if (bytes > 107) {
+    issue(
+      "control.socket",
+      `is ${bytes} bytes long; a unix socket path has at most 107`,
     );
   }
 }

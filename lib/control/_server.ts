@@ -74,7 +74,10 @@ function parentOf(path: string): string {
  * one (another ha-vip) and anything that is not a socket.
  */
 async function preparePath(path: string): Promise<void> {
-  await Deno.mkdir(parentOf(path), { recursive: true, mode: 0o700 });
+  const dir = parentOf(path);
+  // Only when missing: the unit's RuntimeDirectory= is there already.
+  const exists = await Deno.stat(dir).then(() => true, () => false);
+  if (!exists) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);

@@ -15,10 +15,13 @@
  *   follows the election (a VIP added by hand on a backup goes).
  * - Whatever ends the daemon, a VIP it holds is removed before it returns;
  *   if even that fails, the VIP's valid lifetime removes it within seconds.
+ * - Dual stack (one IPv4 and one IPv6 VIP): each VIP has its own holder
+ *   and host conditions; the backend decides whether they move as one.
+ * - The local control channel (a planned handoff) is a unix socket only
+ *   root or the service user may use; never the metrics port.
  *
  * @module
  */
-import type { VipHolder } from "../announce/mod.ts";
 import { type Config, ConfigError, type LoadedConfig } from "../config/mod.ts";
 import { provideStateDump } from "../harden/mod.ts";
 import {
@@ -36,6 +39,7 @@ import type { Link, RouteClient } from "../netlink/mod.ts";
 import { type Logger, type LogLevel, Metrics } from "../observe/mod.ts";
 import { isNotExist } from "../sys/mod.ts";
 import { CONTROL_SIGNALS, handleControlSignal } from "./_control.ts";
+import { Handoffs, startControl } from "./_handoff.ts";
 import { resilientProbe } from "./_health.ts";
 import { AddressFollower, HoldConditions } from "./_hold.ts";
 import { LinkWatcher } from "./_link_watcher.ts";
@@ -56,6 +60,7 @@ import {
 import type { StatusDocument } from "./_status.ts";
 import {
   electionHost,
+  type HeldVip,
   holderLink,
   openVipHolder,
   refuseOwnAddress,
@@ -121,7 +126,8 @@ interface Run {
   log: Logger;
   metrics: Metrics;
   platform: Platform;
-  vip: Cidr;
+  /** The VIP, or one IPv4 and one IPv6 VIP (dual stack). */
+  vips: Cidr[];
   started: number;
 }
 
@@ -139,15 +145,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log: options.log.with({ node: config.election.node_name }),
     metrics: new Metrics(),
     platform,
-    // Dual stack is wired by the backend's VIPs in a later step; one here.
-    vip: parseCidr(config.vip[0]),
+    vips: config.vip.map(parseCidr),
     started: platform.clock.now(),
   };
   const backend = pickBackend(options.backends ?? defaultBackends(), config);
   await using stack = new PartStack(run.log);
   const route = stack.use(platform.openRoute());
   const link = await findLink(route, config.interface);
-  const { holder, elector, follower, ifindex } = await startVipParts(
+  const { vips, elector, ifindex } = await startVipParts(
     stack,
     run,
     { route, link, backend },
@@ -163,9 +168,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   startLinkWatcher(stack, run, {
     route,
     link,
-    holder,
+    vips,
     elector,
-    follower,
     onIndex: (index) => ifindex.current = index,
   });
   listenForSignals(
@@ -175,8 +179,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     run.log,
     controlHandler(run, elector, health),
   );
+  const handoffs = new Handoffs(elector, platform.clock, run.log);
+  if (config.control.socket !== "off" && platform.openControl) {
+    await startControl(stack, {
+      path: config.control.socket,
+      open: platform.openControl,
+      handoffs,
+      clock: platform.clock,
+      log: run.log,
+    });
+  }
   // The /status document, also what SIGUSR1 dumps into the log.
-  const status = () => statusDocument(run, holder, elector, health, follower);
+  const status = () => statusDocument(run, { vips, elector, health, handoffs });
   stack.defer(provideStateDump(status));
   if (config.observe.metrics_address) {
     startObservability(stack, {
@@ -185,9 +199,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       status,
     });
   }
-  stack.defer(() => releaseIfHeld(holder, run.log));
+  for (const { holder } of vips) {
+    stack.defer(() => releaseIfHeld(holder, run.log));
+  }
   run.log.info("ha-vip running", {
-    vip: config.vip,
+    vip: config.vip.join(", "),
     interface: link.name,
     ...elector.startFields(),
     health: config.k8s.enabled ? config.health.url : "off",
@@ -198,10 +214,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   return 0;
 }
 
+/** One VIP's parts: its holder, host conditions and address follower. */
+interface VipParts extends HeldVip {
+  follower: AddressFollower;
+}
+
 /**
- * The announce and election parts, and the address follower that keeps
- * them on the host's addresses. Refuses a VIP that is the node's own
- * address and clears a leftover VIP before anything else.
+ * The announce and election parts, and the address followers (one per
+ * VIP) that keep them on the host's addresses. Refuses a VIP that is the
+ * node's own address and clears a leftover VIP before anything else.
  */
 async function startVipParts(
   stack: PartStack,
@@ -212,39 +233,48 @@ async function startVipParts(
     backend: ElectionBackend<ElectionStatus>;
   },
 ) {
-  await refuseOwnAddress(o.route, o.link, run.vip);
-  const conditions = new HoldConditions(run.vip, o.link.name);
-  // The holder tells the follower when it gave the VIP up; both need
+  for (const vip of run.vips) await refuseOwnAddress(o.route, o.link, vip);
+  // The holder tells its follower when it gave the VIP up; both need
   // each other, so the follower is filled in below.
-  const late: { follower?: AddressFollower } = {};
-  const holder = openVipHolder(stack, {
-    ...run,
-    link: o.link,
-    conditions,
-    onLost: () => void late.follower?.check(),
-  });
-  await removeStaleVip(holder, run.log);
+  const held: (HeldVip & { late: { follower?: AddressFollower } })[] = [];
+  for (const vip of run.vips) {
+    const conditions = new HoldConditions(vip, o.link.name);
+    const late: { follower?: AddressFollower } = {};
+    const holder = openVipHolder(stack, {
+      ...run,
+      vip,
+      link: o.link,
+      conditions,
+      onLost: () => void late.follower?.check(),
+    });
+    await removeStaleVip(holder, run.log);
+    held.push({ holder, conditions, late });
+  }
   const elector = stack.use(
     await createElector(o.backend, run, {
       route: o.route,
       link: o.link,
-      holder,
-      conditions,
+      vips: held,
     }),
   );
   const ifindex = { current: o.link.index };
-  const follower = late.follower = new AddressFollower({
-    route: o.route,
-    ifindex: () => ifindex.current,
-    conditions,
-    holder,
-    elector,
-    log: run.log,
-    metrics: run.metrics,
-  });
-  stack.defer(() => follower.stop());
-  await follower.check();
-  return { holder, elector, follower, ifindex };
+  const vips: VipParts[] = [];
+  for (const { holder, conditions, late } of held) {
+    const follower = late.follower = new AddressFollower({
+      route: o.route,
+      ifindex: () => ifindex.current,
+      conditions,
+      holder,
+      elector,
+      log: run.log,
+      metrics: run.metrics,
+      dual: run.vips.length > 1,
+    });
+    stack.defer(() => follower.stop());
+    await follower.check();
+    vips.push({ holder, conditions, follower });
+  }
+  return { vips, elector, ifindex };
 }
 
 function pickBackend(
@@ -280,8 +310,7 @@ async function createElector(
   o: {
     route: RouteClient;
     link: Link;
-    holder: VipHolder;
-    conditions: HoldConditions;
+    vips: readonly HeldVip[];
   },
 ): Promise<Elector<ElectionStatus>> {
   try {
@@ -289,7 +318,7 @@ async function createElector(
       config: run.config,
       link: o.link,
       route: o.route,
-      host: electionHost(o.holder, o.conditions, run),
+      host: electionHost(o.vips, run),
       clock: run.platform.clock,
     });
   } catch (err) {
@@ -338,9 +367,8 @@ function startLinkWatcher(
   o: {
     route: RouteClient;
     link: Link;
-    holder: VipHolder;
+    vips: readonly VipParts[];
     elector: Elector;
-    follower: AddressFollower;
     onIndex: (index: number) => void;
   },
 ): void {
@@ -355,13 +383,15 @@ function startLinkWatcher(
       resyncMs: run.options.linkResyncMs ?? 10_000,
       log: run.log,
       onLink: (state, changed) => {
-        if (changed) reportLink(run.log, name, state, o.holder);
+        if (changed) reportLink(run.log, name, state, o.vips);
         if (state.link !== null && state.up) o.onIndex(state.link.index);
         o.elector.linkChanged(state);
         // A resync re-reads the addresses too: notifications may be lost.
-        void o.follower.check();
+        for (const v of o.vips) void v.follower.check();
       },
-      onAddress: () => void o.follower.check(),
+      onAddress: () => {
+        for (const v of o.vips) void v.follower.check();
+      },
     }),
   );
   if (!watcher.tracked.up) o.elector.linkChanged(downAtStart(o.link));
@@ -377,7 +407,7 @@ function reportLink(
   log: Logger,
   name: string,
   state: LinkState,
-  holder: VipHolder,
+  vips: readonly VipParts[],
 ): void {
   if (state.recreatedFrom !== undefined && state.link !== null) {
     // Deleted and created again (a bond, a VLAN, a restarted network
@@ -385,7 +415,7 @@ function reportLink(
     log.warn(
       `interface ${name} was recreated (index ${state.recreatedFrom} -> ${state.link.index})`,
     );
-    holder.setLink(holderLink(state.link));
+    for (const { holder } of vips) holder.setLink(holderLink(state.link));
   }
   if (state.up) log.info(`interface ${name} is up again`);
   else log.warn(`interface ${name} is down: ${state.reason}`);
@@ -393,20 +423,25 @@ function reportLink(
 
 function statusDocument(
   run: Run,
-  holder: VipHolder,
-  elector: Elector<ElectionStatus>,
-  health: HealthMonitor | undefined,
-  follower: AddressFollower,
+  o: {
+    vips: readonly VipParts[];
+    elector: Elector<ElectionStatus>;
+    health: HealthMonitor | undefined;
+    handoffs: Handoffs;
+  },
 ): StatusDocument {
+  // What the kernel has, not what the holders believe.
+  const present = o.vips.map((v) => v.follower.present ?? v.holder.held);
+  const known = o.vips.every((v) => v.follower.present !== null);
   return {
     node: run.config.election.node_name,
     vip: run.config.vip.join(", "),
     interface: run.config.interface,
     uptime_s: Math.round((run.platform.clock.now() - run.started) / 1000),
-    // What the kernel has, not what the holder believes.
-    holding: follower.present ?? holder.held,
-    vip_on_interface: follower.present,
-    election: elector.status(),
-    health: healthStatus(health),
+    holding: present.some((p) => p),
+    vip_on_interface: known ? present.every((p) => p) : null,
+    election: o.elector.status(),
+    health: healthStatus(o.health),
+    handoff: o.handoffs.current(),
   };
 }

@@ -76,6 +76,11 @@ export interface AddressFollowerOptions {
   elector: Elector;
   log: Logger;
   metrics: Metrics;
+  /**
+   * Dual stack: the elector is told which VIP a block is about, and
+   * `havip_vip_held` is kept per family (`labels`: `{ family: "6" }`).
+   */
+  dual?: boolean;
 }
 
 const CAUSES = ["source", "subnet"] as const;
@@ -92,7 +97,17 @@ export class AddressFollower {
   /** A follower that has read nothing yet. */
   constructor(options: AddressFollowerOptions) {
     this.#o = options;
-    options.metrics.set(HELD, HELD_HELP, 0);
+    this.#held(false);
+  }
+
+  #held(present: boolean): void {
+    const o = this.#o;
+    o.metrics.set(
+      HELD,
+      HELD_HELP,
+      present ? 1 : 0,
+      o.dual ? { family: String(o.conditions.vip.family) } : {},
+    );
   }
 
   /** Whether the kernel has the VIP, as last read (null before). */
@@ -150,7 +165,11 @@ export class AddressFollower {
         continue;
       }
       this.#applied.set(cause, reason);
-      this.#o.elector.setHoldBlock(cause, reason);
+      this.#o.elector.setHoldBlock(
+        cause,
+        reason,
+        this.#o.dual ? conditions.vip.address : undefined,
+      );
     }
     try {
       const r = await holder.reconcile();
@@ -170,7 +189,7 @@ export class AddressFollower {
         );
       }
       this.#present = r.present;
-      this.#o.metrics.set(HELD, HELD_HELP, r.present ? 1 : 0);
+      this.#held(r.present);
     } catch (err) {
       log.warn("cannot reconcile the VIP with the kernel", {
         vip: holder.description,

@@ -8,12 +8,14 @@
  */
 import { type AnnouncerFactory, openAnnouncer } from "../announce/mod.ts";
 import { type Clock, systemClock } from "../clock/mod.ts";
+import { openControlServer } from "../control/mod.ts";
 import {
   openRouteSocket,
   openRouteWatcher,
   type RouteClient,
   type RouteWatcher,
 } from "../netlink/mod.ts";
+import type { ControlOpener } from "./_handoff.ts";
 
 /** What the daemon needs of the kernel and of time. */
 export interface Platform {
@@ -29,6 +31,11 @@ export interface Platform {
   watchRoute(): RouteWatcher;
   /** Opens the announcer of the VIP (ARP or NA). */
   openAnnouncer: AnnouncerFactory;
+  /**
+   * Opens the local control channel (`ha-vip handoff`); absent: the daemon
+   * runs without one (in-process tests that do not need it).
+   */
+  openControl?: ControlOpener;
 }
 
 /** The real kernel and the real clock. */
@@ -37,4 +44,5 @@ export const systemPlatform: Platform = {
   openRoute: openRouteSocket,
   watchRoute: openRouteWatcher,
   openAnnouncer,
+  openControl: openControlServer,
 };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HandoffState } from "../control/mod.ts";
 import type { ElectionStatus } from "../election/mod.ts";
 import type { StableStatus, VerdictKind } from "../health/mod.ts";
 
@@ -28,7 +29,7 @@ export type HealthStatus =
 export interface StatusDocument {
   /** `election.node_name`. */
   node: string;
-  /** The VIP with its prefix length. */
+  /** The VIP with its prefix length (dual stack: both, comma-separated). */
   vip: string;
   /** The VIP interface. */
   interface: string;
@@ -45,4 +46,6 @@ export interface StatusDocument {
   election: ElectionStatus;
   /** The health part. */
   health: HealthStatus;
+  /** A planned handoff in force (`ha-vip handoff`), or null. */
+  handoff: HandoffState | null;
 }

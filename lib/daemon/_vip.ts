@@ -14,7 +14,7 @@ import {
 } from "../announce/mod.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import type { ElectionHost } from "../election/mod.ts";
-import type { Cidr } from "../ip/mod.ts";
+import { type Cidr, parseIP } from "../ip/mod.ts";
 import type { Address, Link, RouteClient } from "../netlink/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 import type { HoldConditions } from "./_hold.ts";
@@ -120,29 +120,69 @@ export async function removeStaleVip(
   return true;
 }
 
-/** The daemon's side of the election contract, over the holder. */
+/** One VIP as the daemon holds it: its holder and its host conditions. */
+export interface HeldVip {
+  holder: VipHolder;
+  conditions: HoldConditions;
+}
+
+/**
+ * The daemon's side of the election contract, over the VIPs (dual stack:
+ * two). A call naming a VIP acts on it; one without acts on all of them,
+ * all or nothing for `addVip`.
+ */
 export function electionHost(
-  holder: VipHolder,
-  conditions: HoldConditions,
+  vips: readonly HeldVip[],
   o: { config: Config; log: Logger; metrics: Metrics },
 ): ElectionHost {
   const lifetimeS = o.config.announce.vip_lifetime / 1000;
+  const pick = (vip?: string) =>
+    (vip === undefined
+      ? vips
+      : vips.filter((v) => v.conditions.vip.address === vip)).map((v) =>
+        v.holder
+      );
   return {
     log: o.log.with({ component: o.config.election.mode }),
     metrics: o.metrics,
-    addVip: async () => {
-      await holder.claim();
-      o.log.info("VIP added", {
-        vip: holder.description,
-        valid_lifetime: `${lifetimeS}s`,
-      });
+    addVip: async (vip) => {
+      const claimed: VipHolder[] = [];
+      try {
+        for (const holder of pick(vip)) {
+          await holder.claim();
+          claimed.push(holder);
+          o.log.info("VIP added", {
+            vip: holder.description,
+            valid_lifetime: `${lifetimeS}s`,
+          });
+        }
+      } catch (err) {
+        // All or nothing: the VIPs move together.
+        for (const holder of claimed) await holder.release().catch(() => {});
+        throw err;
+      }
     },
-    announce: () => void holder.announce(),
-    removeVip: async () => {
-      await holder.release();
-      o.log.info("VIP removed", { vip: holder.description });
+    announce: (vip) => {
+      for (const holder of pick(vip)) void holder.announce();
     },
-    requireAddress: (address, reason) => conditions.require(address, reason),
+    removeVip: async (vip) => {
+      for (const holder of pick(vip)) {
+        await holder.release();
+        o.log.info("VIP removed", { vip: holder.description });
+      }
+    },
+    requireAddress: (address, reason, vip) => {
+      // Without a VIP named: the VIP of the address's family.
+      const family = parseIP(address).family;
+      for (const v of vips) {
+        const c = v.conditions;
+        if (
+          vip === undefined ? c.vip.family === family : c.vip.address === vip
+        ) {
+          c.require(address, reason);
+        }
+      }
+    },
   };
 }
 

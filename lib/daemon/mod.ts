@@ -9,6 +9,7 @@
  * @module
  */
 export { type DaemonOptions, DaemonStartError, runDaemon } from "./_daemon.ts";
+export type { ControlOpener } from "./_handoff.ts";
 export {
   probeOptionsFromConfig,
   resilientProbe,

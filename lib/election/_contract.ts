@@ -12,21 +12,27 @@ import type { Config } from "../config/mod.ts";
 import type { Link, RouteClient } from "../netlink/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 
-/** What an elector asks the daemon to do. */
+/**
+ * What an elector asks the daemon to do. With dual stack there are two
+ * VIPs: `vip` (the address, no prefix length) names the one to act on;
+ * without it, every VIP (a backend that moves them as one).
+ */
 export interface ElectionHost {
-  /** Put the VIP on the interface (with its lifetime). Throws on failure. */
-  addVip(): Promise<void>;
-  /** Send the gratuitous ARP / NA burst now. */
-  announce(): void;
-  /** Remove the VIP. */
-  removeVip(): Promise<void>;
+  /** Put the VIP(s) on the interface (with a lifetime). Throws on failure. */
+  addVip(vip?: string): Promise<void>;
+  /** Send the gratuitous ARP / NA burst for the VIP(s) now. */
+  announce(vip?: string): void;
+  /** Remove the VIP(s). */
+  removeVip(vip?: string): Promise<void>;
   /**
    * The backend cannot work without `address` on the VIP interface (the
    * VRRP advertisement source): while it is missing the daemon blocks this
    * node with `reason` (see {@link Elector.setHoldBlock}), and the VIP
    * holder refuses to claim or refresh the VIP. Call it from the factory.
+   * `vip` names the VIP whose holder depends on it (dual stack); without
+   * it, the VIP of the address's family.
    */
-  requireAddress(address: string, reason: string): void;
+  requireAddress(address: string, reason: string, vip?: string): void;
   /** Where the backend logs (component already set). */
   log: Logger;
   /** Where the backend counts. */
@@ -59,6 +65,23 @@ export interface ElectionStatusBase {
   ineligible_reason?: string;
   /** One line for people: `vrrp master, priority 150, master 10.0.0.11`. */
   summary: string;
+  /**
+   * In a planned handoff (`ha-vip handoff`): out of the election until it
+   * ends or is cancelled.
+   */
+  stepped_out?: boolean;
+}
+
+/**
+ * A planned handoff: give the VIP up make-before-break (a successor takes
+ * it before this node lets go) and stay out of the election for `forMs`,
+ * or until cancelled or restarted when null.
+ */
+export interface HandoffRequest {
+  /** How long to stay out, or null: until cancelled. */
+  forMs: number | null;
+  /** For log lines (who asked, for how long). */
+  reason: string;
 }
 
 /** Values of the daemon's start-up log line a backend contributes. */
@@ -75,9 +98,10 @@ export interface Elector<S extends ElectionStatusBase = ElectionStatusBase>
    * A condition of the host forbids holding the VIP (`reason`), or no
    * longer does (null): one per `cause` (`"source"`, `"subnet"`). Unlike
    * health, holding the VIP is then itself the harm: a holder drops it at
-   * once, without make-before-break.
+   * once, without make-before-break. `vip` (dual stack) names the VIP the
+   * condition is about; a backend that moves its VIPs as one ignores it.
    */
-  setHoldBlock(cause: string, reason: string | null): void;
+  setHoldBlock(cause: string, reason: string | null, vip?: string): void;
   /**
    * The VIP interface changed (or a resync re-read it): up, down, gone,
    * or recreated with a new index (reopen sockets bound to the old one).
@@ -91,6 +115,13 @@ export interface Elector<S extends ElectionStatusBase = ElectionStatusBase>
    * named the fields that need a restart.
    */
   reconfigure(config: Config): void;
+  /**
+   * Steps out of the election (a {@link HandoffRequest}), or back in with
+   * null. A backend that cannot hand over without a gap (no other node
+   * takes the VIP) keeps it, cancels the step-out and says so in its log;
+   * `status().stepped_out` tells how it went.
+   */
+  handoff(request: HandoffRequest | null): void;
   /** This backend's part of `/status`. */
   status(): S;
   /** What the start-up line says about this backend (mode, transport, ...). */

@@ -18,6 +18,7 @@ export {
   type ElectionStatusBase,
   type Elector,
   type ElectorContext,
+  type HandoffRequest,
   type LinkState,
   type StartFields,
 } from "./_contract.ts";

@@ -29,8 +29,10 @@
  * @module
  */
 export {
+  IFA_F_DADFAILED,
   IFA_F_PERMANENT,
   IFA_F_SECONDARY,
+  IFA_F_TENTATIVE,
   INFINITY_LIFE_TIME,
 } from "./_address.ts";
 export {

@@ -173,10 +173,12 @@ Deno.test({
     try {
       await Deno.chmod(work, 0o755);
       await bundleInto(work);
-      for (const d of ["deno", "trace"]) {
+      for (const d of ["deno", "trace", "run"]) {
         await Deno.mkdir(`${work}/${d}`);
         await Deno.chown(`${work}/${d}`, UID, UID);
       }
+      // What RuntimeDirectory=ha-vip gives the unit: /run/ha-vip, its own.
+      await Deno.chmod(`${work}/run`, 0o750);
       await Deno.mkdir(`${work}/pki`, { mode: 0o755 });
 
       await namespaceWithLink(ns, "10.77.0.1/24");
@@ -258,6 +260,8 @@ Deno.test({
           `${work}/pki/ca.crt`,
           "--metrics-address",
           "127.0.0.1:9480",
+          "--control-socket",
+          `${work}/run/control.sock`,
         ],
         clearEnv: true,
         env: { PATH: "/usr/bin:/bin", DENO_DIR: `${work}/deno` },
@@ -337,7 +341,8 @@ Deno.test({
         );
         assert.deepEqual(proc, [], "/proc paths hidden by ProcSubset=pid");
       }
-      // The CA was read; writes only in the module cache of `deno run`.
+      // The CA was read; writes only in the module cache of `deno run` and
+      // in the runtime directory (the control socket).
       assert.ok(trace.opened.some((o) => o.path === `${work}/pki/ca.crt`));
       const writes = [
         ...trace.opened.filter((o) => /O_WRONLY|O_RDWR|O_CREAT/.test(o.flags))
@@ -345,8 +350,9 @@ Deno.test({
         ...trace.changed,
       ].filter((p) =>
         !p.startsWith(`${work}/deno/`) && p !== `${work}/deno` &&
-        p !== "/dev/null"
+        !p.startsWith(`${work}/run/`) && p !== "/dev/null"
       );
+      assert.match(text, /control channel listening/);
       assert.deepEqual(writes, [], "writes outside the module cache");
     } finally {
       if (daemon) {

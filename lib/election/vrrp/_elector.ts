@@ -11,6 +11,8 @@ import {
   createVrrpState,
   DROP_REASONS,
   type DropReason,
+  familyOf,
+  HANDOFF_CAUSE,
   holdsVip,
   isSilentDrop,
   receiveDatagram,
@@ -25,10 +27,16 @@ import {
   type VrrpSocketOptions,
   type VrrpState,
 } from "../../vrrp/mod.ts";
+import {
+  type AuthConfig,
+  EMPTY_REPLAY_STATE,
+  type ReplayState,
+} from "../../vrrp_auth/mod.ts";
 import type {
   ElectionHost,
   ElectionStatusBase,
   Elector,
+  HandoffRequest,
   LinkState,
   StartFields,
 } from "../_contract.ts";
@@ -45,6 +53,14 @@ export interface VrrpElectionStatus extends ElectionStatusBase {
   priority: number;
   /** Master_Adver_Interval, learned from the master's adverts. */
   master_adver_interval_ms: number;
+  /** The virtual router's family (dual stack: one router per family). */
+  family?: 4 | 6;
+  /** Our advertisement source (IPv6: link-local). */
+  source?: string;
+  /** Authentication: `off`, or the mode and the active key. */
+  auth?: string;
+  /** Dual stack: each family's virtual router. */
+  routers?: VrrpElectionStatus[];
 }
 
 /** Options of {@link VrrpElector}. */
@@ -55,6 +71,19 @@ export interface VrrpElectorOptions {
   vrid: number;
   /** The VIP address(es) carried in advertisements (no prefix length). */
   addresses: string[];
+  /**
+   * The VIP this router moves through the host (dual stack: its family's);
+   * absent: all of them.
+   */
+  vip?: string;
+  /** Authentication settings; absent: adverts are not authenticated. */
+  auth?: AuthConfig;
+  /**
+   * Labels added to this router's per-router metrics (dual stack:
+   * `{ family: "6" }`, so the two routers' states do not overwrite each
+   * other); default none.
+   */
+  labels?: Readonly<Record<string, string>>;
   /** The open socket. */
   socket: VrrpSocket;
   /** How `socket` was opened: reopened like this on a recreated interface. */
@@ -105,6 +134,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
   #done = false;
   #sendFailing = false;
   #lastDropLog = new Map<string, number>();
+  #replay: ReplayState = EMPTY_REPLAY_STATE;
 
   /** A stopped elector; {@link run} starts it. */
   constructor(options: VrrpElectorOptions) {
@@ -131,6 +161,11 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
   /** The current state (tests, status). */
   get state(): VrrpState {
     return this.#state;
+  }
+
+  /** The VIP this router moves (dual stack), or undefined: all of them. */
+  get vip(): string | undefined {
+    return this.#o.vip;
   }
 
   #enqueue(event: Queued): void {
@@ -193,6 +228,24 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
     this.#enqueue({ type: "settings", priority, preempt });
   }
 
+  handoff(request: HandoffRequest | null): void {
+    if (request === null) {
+      this.#enqueue({
+        type: "eligibility",
+        cause: HANDOFF_CAUSE,
+        eligible: true,
+      });
+      return;
+    }
+    this.#enqueue({
+      type: "eligibility",
+      cause: HANDOFF_CAUSE,
+      eligible: false,
+      reason: request.reason,
+      forMs: request.forMs ?? undefined,
+    });
+  }
+
   status(): VrrpElectionStatus {
     const s = this.#state;
     const summary = `vrrp ${s.phase}, priority ${s.config.priority}, master ${
@@ -208,8 +261,18 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
       interface_up: s.interfaceUp,
       priority: s.config.priority,
       master_adver_interval_ms: s.masterAdverIntervalMs,
+      stepped_out: s.blocks.some((b) => b.cause === HANDOFF_CAUSE),
+      family: familyOf(s.config.primaryIp),
+      source: s.config.primaryIp,
+      auth: this.#authText(),
       summary,
     };
+  }
+
+  #authText(): string {
+    const a = this.#o.auth;
+    if (a === undefined) return "off";
+    return `${a.mode}, key ${a.activeKeyId} (of ${a.keys.size}), anti-replay ${a.antiReplay}`;
   }
 
   startFields(): StartFields {
@@ -219,6 +282,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
       priority: this.#state.config.priority,
       source: this.#state.config.primaryIp,
       transport: this.#socket.mode,
+      auth: this.#authText(),
     };
   }
 
@@ -277,11 +341,19 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
   }
 
   async #received(datagram: VrrpDatagram): Promise<void> {
+    const auth = this.#o.auth;
     const r = receiveDatagram(this.#state, {
       datagram,
       nowMs: this.#o.clock.now(),
       validation: this.#validation,
+      auth: auth === undefined ? undefined : {
+        config: auth,
+        replay: this.#replay,
+        wallMs: this.#o.clock.wallNow?.() ?? Date.now(),
+      },
     });
+    // Moves only with an accepted signed advert (same object otherwise).
+    if (r.replay !== undefined) this.#replay = r.replay;
     if (r.drop !== null) {
       const p = r.packet as { detail?: string; src?: string };
       this.#countDrop(r.drop, p.detail ?? "", p.src);
@@ -308,7 +380,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
       case "addVip":
         return await this.#addVip();
       case "announce":
-        return host.announce();
+        return host.announce(this.#o.vip);
       case "removeVip":
         return await this.#removeVip();
       case "exit":
@@ -320,6 +392,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
           reason: action.reason,
         });
         host.metrics.inc("havip_state_changes_total", "VRRP state changes.", {
+          ...this.#o.labels,
           to: action.to,
         });
         return this.#setStateGauge();
@@ -373,7 +446,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
 
   async #addVip(): Promise<void> {
     try {
-      await this.#o.host.addVip();
+      await this.#o.host.addVip(this.#o.vip);
     } catch (err) {
       // Without the VIP this node must not stay master: the machine holds
       // it off for a while (priority 0 lets a peer take over at once).
@@ -385,7 +458,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
 
   async #removeVip(): Promise<void> {
     try {
-      await this.#o.host.removeVip();
+      await this.#o.host.removeVip(this.#o.vip);
     } catch (err) {
       // The lifetime still removes it by itself; say so.
       this.#o.host.log.error(
@@ -428,7 +501,7 @@ export class VrrpElector implements Elector<VrrpElectionStatus> {
         "havip_vrrp_state",
         "1 for the current VRRP state.",
         phase === this.#state.phase ? 1 : 0,
-        { state: phase },
+        { ...this.#o.labels, state: phase },
       );
     }
   }

@@ -1,8 +1,9 @@
 /**
  * The `vrrp` election backend: VRRPv3 (RFC 5798) between the nodes,
- * wire-compatible with keepalived, through `lib/vrrp`'s state machine and
- * raw socket. It owns its socket and reopens it when the interface is
- * recreated.
+ * wire-compatible with keepalived (with keepalived 2.4's `auth_hmac` when
+ * keys are configured), through `lib/vrrp`'s state machine and raw socket:
+ * one virtual router per VIP family (dual stack: {@link VrrpGroup}). It
+ * owns its sockets and reopens them when the interface is recreated.
  *
  * @module
  */
@@ -12,3 +13,4 @@ export {
   VrrpElector,
   type VrrpElectorOptions,
 } from "./_elector.ts";
+export { VrrpGroup } from "./_group.ts";
