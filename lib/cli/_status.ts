@@ -20,6 +20,13 @@ export function renderStatus(s: StatusDocument): string {
     `election:  ${e.summary}` +
     (e.eligible === false ? ` (not eligible: ${e.ineligible_reason})` : ""),
     `health:    ${h.status}${detail}`,
+    ...(s.handoff
+      ? [
+        `handoff:   out of the election ${
+          s.handoff.until ? `until ${s.handoff.until}` : "until cancelled"
+        } (asked by ${s.handoff.by} at ${s.handoff.since})`,
+      ]
+      : []),
     `uptime:    ${s.uptime_s}s`,
   ];
   return lines.join("\n") + "\n";

@@ -91,12 +91,17 @@ export async function main(
   let status: number = EXIT.ok;
   const setStatus = (s: number) => status = s;
   const { Command, CommanderError } = await import("commander");
-  const [{ renderCheck }, { installManifest }, { installVip }] = await Promise
-    .all([
-      import("./_check.ts"),
-      import("./_manifest.ts"),
-      import("./_vip.ts"),
-    ]);
+  const [
+    { renderCheck },
+    { installManifest },
+    { installVip },
+    { installHandoff },
+  ] = await Promise.all([
+    import("./_check.ts"),
+    import("./_manifest.ts"),
+    import("./_vip.ts"),
+    import("./_handoff.ts"),
+  ]);
   const ctx: CommandContext = {
     io,
     load: (opts, requireVip) =>
@@ -146,6 +151,7 @@ export async function main(
       installProbe,
       installVip,
       installStatus,
+      installHandoff,
       installManifest,
     ]
   ) {

@@ -4,6 +4,7 @@
  * root, no sockets, no real time (except the optional /status server).
  */
 import { loadConfig, type LoadedConfig } from "../../lib/config/mod.ts";
+import { openControlServer } from "../../lib/control/mod.ts";
 import { runDaemon } from "../../lib/daemon/mod.ts";
 import { type ElectionBackends, vrrpBackend } from "../../lib/election/mod.ts";
 import type { ProbeResult, Verdict } from "../../lib/health/mod.ts";
@@ -58,6 +59,8 @@ export interface NodeOptions {
   backends?: ElectionBackends;
   /** What a SIGHUP re-reads (default: nothing to re-read). */
   reload?: () => Promise<LoadedConfig>;
+  /** A control socket path (a real unix socket; default: none). */
+  control?: string;
 }
 
 /** Creates the node's kernel with eth0 and its address. */
@@ -76,7 +79,7 @@ export function nodeKernel(
 
 /** A node's configuration: the test defaults, then `o.flags` (rejects with a ConfigError). */
 export function nodeConfig(
-  o: Pick<NodeOptions, "name" | "priority" | "flags" | "health">,
+  o: Pick<NodeOptions, "name" | "priority" | "flags" | "health" | "control">,
 ): Promise<LoadedConfig> {
   return loadConfig({
     env: {},
@@ -90,6 +93,7 @@ export function nodeConfig(
       "health.interval": "1s",
       "health.timeout": "1s",
       "health.stability_window": "2s",
+      "control.socket": o.control ?? "off",
       ...o.flags,
     },
   });
@@ -125,7 +129,9 @@ export async function startNode(o: NodeOptions): Promise<Node> {
   node.done = runDaemon({
     config,
     log: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
-    platform: kernel.platform(),
+    platform: o.control === undefined
+      ? kernel.platform()
+      : { ...kernel.platform(), openControl: openControlServer },
     backends: o.backends ?? {
       vrrp: vrrpBackend({ openSocket: (s) => kernel.openVrrpSocket(s) }),
     },
