@@ -330,6 +330,11 @@ async function startApiServer(
   if (up !== null) throw new Error(up);
 }
 
+/** The control socket of the ha-vip on a lab node (`ha-vip handoff`). */
+export function controlSocketPath(nodeDir: string): string {
+  return `${nodeDir}/control.sock`;
+}
+
 /** ha-vip's health and status flags on a lab node. */
 function haVipHealthArgs(
   n: NodeState,
@@ -344,6 +349,8 @@ function haVipHealthArgs(
     ...(o.statusEndpoint === false
       ? []
       : ["--metrics-address", `127.0.0.1:${STATUS_PORT}`]),
+    // The nodes share one file system: each its own control channel.
+    ...["--control-socket", controlSocketPath(n.dir)],
     ...(o.healthIntervalMs !== undefined
       ? ["--health-interval", `${o.healthIntervalMs}ms`]
       : []),

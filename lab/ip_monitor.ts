@@ -9,7 +9,7 @@
  * @module
  */
 
-/** An address event for one IPv4 address. */
+/** An address event for one IPv4 or IPv6 address. */
 export interface AddrEvent {
   /** Epoch ms (from the `[...]` stamp; `ip` prints local time). */
   t: number;
@@ -57,16 +57,16 @@ export function splitStamp(line: string): { t: number; rest: string } | null {
 }
 
 /**
- * Parses one `ip -ts monitor address` line for an IPv4 address, e.g.
- * `[ts] Deleted 2: eth0    inet 10.254.9.100/24 scope global secondary dynamic eth0`.
- * Returns null for anything else (inet6, continuation lines, garbage).
+ * Parses one `ip -ts monitor address` line, e.g.
+ * `[ts] Deleted 2: eth0    inet 10.254.9.100/24 scope global secondary dynamic eth0`
+ * or `[ts] 2: eth0    inet6 fd00:254:9::100/64 scope global nodad deprecated dynamic`.
+ * Returns null for anything else (continuation lines, garbage).
  */
 export function parseAddrLine(line: string): AddrEvent | null {
   const s = splitStamp(line);
   if (!s) return null;
-  const m =
-    /^(Deleted\s+)?\d+:\s+(\S+)\s+inet\s+(\d+\.\d+\.\d+\.\d+)\/(\d+)\b(.*)$/
-      .exec(s.rest);
+  const m = /^(Deleted\s+)?\d+:\s+(\S+)\s+inet6?\s+([0-9a-f.:]+)\/(\d+)\b(.*)$/
+    .exec(s.rest);
   if (!m) return null;
   return {
     t: s.t,

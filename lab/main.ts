@@ -25,6 +25,7 @@ const USAGE = `usage: deno run -A lab/main.ts [flags]     (as root)
 
   --nodes N               node namespaces (default 3, at most 9)
   --advert-interval D     VRRP advertisement interval (default 1s)
+  --ipv6                  an IPv6 VIP: VRRP over IPv6, the client probing by ICMPv6/NDP
   --keepalived            run keepalived 2.2 instead of ha-vip
   --compare               run keepalived, then ha-vip, and print both side by side
   --events LIST           comma-separated script (default steady,crash,restart,
@@ -61,6 +62,7 @@ const KINDS: EventKind[] = [
 
 interface Flags {
   nodes: number;
+  family: 4 | 6;
   advertIntervalMs: number;
   implementations: Implementation[];
   events?: ScenarioEvent[];
@@ -77,6 +79,7 @@ interface Flags {
 function parseFlags(args: string[]): Flags | string {
   const f: Flags = {
     nodes: 3,
+    family: 4,
     advertIntervalMs: 1000,
     implementations: ["ha-vip"],
     arpIntervalMs: 50,
@@ -105,6 +108,9 @@ function parseFlags(args: string[]): Flags | string {
         break;
       case "--keepalived":
         f.implementations = ["keepalived"];
+        break;
+      case "--ipv6":
+        f.family = 6;
         break;
       case "--compare":
         f.implementations = ["keepalived", "ha-vip"];
@@ -211,6 +217,7 @@ async function main(args: string[]): Promise<number> {
     const result = await runScenario({
       implementation,
       nodes: f.nodes,
+      family: f.family,
       advertIntervalMs: f.advertIntervalMs,
       events: f.events,
       stabilityWindowMs: f.stabilityWindowMs,

@@ -28,6 +28,7 @@ export {
   LabError,
   type LabHost,
   LabProcess,
+  linkLocalFor,
   nowMs,
   type SpawnOptions,
   Topology,
@@ -37,9 +38,11 @@ export {
   type ArpFrame,
   buildArpProbe,
   buildEchoRequest,
+  buildEchoRequest6,
   internetChecksum,
   parseArpFrame,
   parseEchoReply,
+  parseEchoReply6,
   PROBE_MAC,
   type ProbeLine,
   type ProberOptions,
@@ -85,6 +88,7 @@ export {
 export { type ClientGap, ClientView } from "./client_view.ts";
 export { applyStress, describeStress, type StressOptions } from "./stress.ts";
 export {
+  controlSocketPath,
   fetchStatus,
   haveKeepalived,
   haVipRunArgs,

@@ -30,15 +30,25 @@
  * @module
  */
 
-import { formatMac, parseIPv4, parseMac } from "../lib/ip/mod.ts";
+import {
+  formatIP,
+  formatMac,
+  parseIP,
+  parseIPv4,
+  parseMac,
+} from "../lib/ip/mod.ts";
 import {
   AF_INET,
+  AF_INET6,
   AF_PACKET,
   ETH_P_ARP,
   interfaceIndex,
+  IPPROTO_ICMPV6,
   openSocket,
+  parseSockaddrIn6,
   SOCK_RAW,
   sockaddrIn,
+  sockaddrIn6,
   sockaddrLl,
   type Socket,
 } from "../lib/sys/mod.ts";
@@ -160,6 +170,31 @@ export function parseEchoReply(
 }
 
 /**
+ * An ICMPv6 echo request (type 128) with the same payload; the kernel
+ * fills in the checksum of a raw ICMPv6 socket (it covers the IPv6
+ * pseudo-header, which only the kernel knows for sure).
+ */
+export function buildEchoRequest6(id: number, seq: number): Uint8Array {
+  const b = buildEchoRequest(id, seq);
+  b[0] = 128;
+  b[2] = b[3] = 0;
+  return b;
+}
+
+/**
+ * Parses what a raw ICMPv6 socket received (the ICMPv6 message only; the
+ * source comes from the socket address) as an echo reply (type 129).
+ */
+export function parseEchoReply6(
+  data: Uint8Array,
+  from: string,
+): { from: string; id: number; seq: number } | null {
+  if (data.length < 8 || data[0] !== 129 || data[1] !== 0) return null;
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { from, id: v.getUint16(4, false), seq: v.getUint16(6, false) };
+}
+
+/**
  * A broadcast Ethernet frame carrying an RFC 5227 ARP probe for `target`
  * (sender IP 0.0.0.0) from `senderMac`.
  */
@@ -240,7 +275,8 @@ export async function runProber(options: ProberOptions): Promise<void> {
     ((l: ProbeLine) => console.log(JSON.stringify(l)));
   const stop = new AbortController();
   const { signal } = stop;
-  const vipBytes = parseIPv4(options.vip);
+  const vipBytes = parseIP(options.vip).bytes;
+  const v6 = vipBytes.length === 16;
   const ifindex = interfaceIndex(options.ifname);
   const myMac = (await Deno.readTextFile(
     `/sys/class/net/${options.ifname}/address`,
@@ -280,8 +316,13 @@ export async function runProber(options: ProberOptions): Promise<void> {
   // send time to the reply of the next good one. A stall of this process
   // (a late timer: load, GC) sends nothing and so makes no gap; it is
   // reported as a `stall` line instead.
-  const icmp = openSocket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-  const to = sockaddrIn(vipBytes);
+  // IPv6: ICMPv6 echo; the client's neighbour entry (NDP) is watched below
+  // like the ARP entry is for IPv4.
+  const icmp = v6
+    ? openSocket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
+    : openSocket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  const to = v6 ? sockaddrIn6(vipBytes) : sockaddrIn(vipBytes);
+  const echo = v6 ? buildEchoRequest6 : buildEchoRequest;
   const id = Deno.pid & 0xffff;
   let k = 0; // request index, never wraps (seq does, at 65536)
   let sent = 0;
@@ -322,7 +363,7 @@ export async function runProber(options: ProberOptions): Promise<void> {
       else break;
     }
     try {
-      icmp.sendTo(buildEchoRequest(id, seq), to);
+      icmp.sendTo(echo(id, seq), to);
       sent++;
     } catch (err) {
       // No neighbour (FAILED entry) and the like: a lost probe, not an error.
@@ -349,9 +390,12 @@ export async function runProber(options: ProberOptions): Promise<void> {
     }
   }, options.intervalMs);
 
-  const onIcmp = (data: Uint8Array) => {
-    const r = parseEchoReply(data);
-    if (!r || r.id !== id || r.from !== options.vip) return;
+  const vipText = formatIP(vipBytes);
+  const onIcmp = (data: Uint8Array, from: Uint8Array) => {
+    const r = v6
+      ? parseEchoReply6(data, parseSockaddrIn6(from).address)
+      : parseEchoReply(data);
+    if (!r || r.id !== id || r.from !== vipText) return;
     const at = now();
     const req = outstanding.get(r.seq);
     if (!req) {
@@ -422,12 +466,13 @@ export async function runProber(options: ProberOptions): Promise<void> {
       }
     }
   };
-  const loops: Promise<void>[] = [receiveLoop(icmp, (d) => onIcmp(d))];
+  const loops: Promise<void>[] = [receiveLoop(icmp, onIcmp)];
 
   // --- ARP ------------------------------------------------------------------
   let arpTimer: ReturnType<typeof setInterval> | undefined;
   let arp: Socket | undefined;
-  if (options.arpIntervalMs > 0) {
+  // ARP probes are IPv4's; for IPv6 the kernel view counts the holders.
+  if (options.arpIntervalMs > 0 && !v6) {
     // protocol in network order: htons(ETH_P_ARP)
     arp = openSocket(
       AF_PACKET,
@@ -435,7 +480,7 @@ export async function runProber(options: ProberOptions): Promise<void> {
       ((ETH_P_ARP & 0xff) << 8) | (ETH_P_ARP >> 8),
     );
     arp.bind(sockaddrLl({ protocol: ETH_P_ARP, ifindex }));
-    const probe = buildArpProbe(parseMac(PROBE_MAC), vipBytes);
+    const probe = buildArpProbe(parseMac(PROBE_MAC), parseIPv4(options.vip));
     const dest = sockaddrLl({
       protocol: ETH_P_ARP,
       ifindex,
@@ -499,7 +544,7 @@ export async function runProber(options: ProberOptions): Promise<void> {
         while ((i = rest.indexOf("\n")) >= 0) {
           const e = parseNeighLine(rest.slice(0, i));
           rest = rest.slice(i + 1);
-          if (e && e.address === options.vip && e.ifname === options.ifname) {
+          if (e && e.address === vipText && e.ifname === options.ifname) {
             neigh(
               e.t,
               e.deleted ? null : e.mac,
@@ -636,7 +681,7 @@ export function spawnProber(
 
 const USAGE = `usage: deno run -A lab/prober.ts --vip ADDR [flags]
 
-  --vip ADDR             IPv4 address to probe (required)
+  --vip ADDR             IPv4 or IPv6 address to probe (required; IPv6: ICMPv6 echo, no ARP probes)
   --interface NAME       client interface (default eth0)
   --interval-ms N        ICMP echo interval (default 5)
   --gap-ms N             a silence longer than this is a gap (default max(30, 6 x interval))
@@ -676,7 +721,7 @@ function parseFlags(args: string[]): ProberOptions | string {
   const vip = values.get("vip");
   if (!vip) return `--vip is required\n\n${USAGE}`;
   try {
-    parseIPv4(vip);
+    parseIP(vip);
   } catch (err) {
     return `--vip: ${(err as Error).message}`;
   }

@@ -407,6 +407,7 @@ export async function runScenario(
   const ownLogDir = options.logDir === undefined;
   const topo = await createTopology({
     nodes: options.nodes ?? 3,
+    family: options.family,
     logDir: options.logDir,
     removeLogDir: ownLogDir && !options.keepLogs,
   });

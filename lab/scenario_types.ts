@@ -99,6 +99,12 @@ export interface ScenarioOptions {
   implementation?: Implementation;
   /** Default 3. */
   nodes?: number;
+  /**
+   * The VIP's family (default 4). 6: an IPv6 VIP, VRRP over IPv6 from the
+   * nodes' link-local addresses, the client probing by ICMPv6 (its
+   * neighbour entry is NDP's).
+   */
+  family?: 4 | 6;
   /** VRRP advertisement interval, ms (multiple of 10). Default 1000. */
   advertIntervalMs?: number;
   /** Default {@link defaultEvents}. */

@@ -9,6 +9,11 @@
  *   VIP 10.254.S.100/24
  * ```
  *
+ * With `family: 6` every host also has fd00:254:S::<octet>/64 and the VIP
+ * is fd00:254:S::100/64 (VRRP then runs over IPv6 from each node's
+ * link-local address; duplicate address detection is off in the lab, so
+ * every address is usable at once).
+ *
  * The bridge lives in its own "switch" namespace, so the root namespace is
  * never touched: every link is created inside a namespace of ours, and the
  * subnet exists only in them. Processes started here are tracked by PID and
@@ -42,6 +47,8 @@ export interface TopologyOptions {
   removeLogDir?: boolean;
   /** Tear down on SIGINT/SIGTERM (then exit 130/143). Default true. */
   handleSignals?: boolean;
+  /** The VIP's family: 4 (default) or 6 (IPv6 addresses on every host). */
+  family?: 4 | 6;
 }
 
 /** One namespace attached to the switch. */
@@ -54,6 +61,10 @@ export interface LabHost {
   ifname: string;
   /** Its IPv4 address on the lab subnet. */
   address: string;
+  /** Its IPv6 address on the lab subnet (used with `family: 6`). */
+  address6: string;
+  /** Its link-local address (EUI-64 of its MAC): its IPv6 VRRP source. */
+  linkLocal: string;
   /** The MAC address of its `eth0` (fixed, so logs are readable). */
   mac: string;
   /**
@@ -227,6 +238,19 @@ function macFor(hostOctet: number): string {
   return `02:6c:61:62:00:${hostOctet.toString(16).padStart(2, "0")}`;
 }
 
+/** The kernel's EUI-64 link-local address for `mac` (RFC 4291 App. A). */
+export function linkLocalFor(mac: string): string {
+  const b = mac.split(":").map((x) => parseInt(x, 16));
+  b[0] ^= 0x02;
+  const words = [
+    (b[0] << 8) | b[1],
+    (b[2] << 8) | 0xff,
+    (0xfe << 8) | b[3],
+    (b[4] << 8) | b[5],
+  ];
+  return `fe80::${words.map((w) => w.toString(16)).join(":")}`;
+}
+
 /** A created lab network; see the module docs. */
 export class Topology {
   /** Prefix of every namespace and switch-side link. */
@@ -235,7 +259,11 @@ export class Topology {
   readonly subnet: string;
   /** Prefix length of the lab subnet. */
   readonly prefixLength = 24;
-  /** The VIP address (`10.254.X.100`). */
+  /** The VIP's family. */
+  readonly family: 4 | 6;
+  /** `fd00:254:X::` (the IPv6 subnet, with `family: 6`). */
+  readonly subnet6: string;
+  /** The VIP address (`10.254.X.100`, or `fd00:254:X::100`). */
   readonly vip: string;
   /** The VIP with prefix length (`10.254.X.100/24`), as daemons take it. */
   readonly vipCidr: string;
@@ -264,11 +292,14 @@ export class Topology {
     nodes: number;
     logDir: string;
     removeLogDir: boolean;
+    family?: 4 | 6;
   }) {
     this.prefix = options.prefix;
+    this.family = options.family ?? 4;
     this.subnet = `10.254.${options.subnetOctet}`;
-    this.vip = `${this.subnet}.100`;
-    this.vipCidr = `${this.vip}/${this.prefixLength}`;
+    this.subnet6 = `fd00:254:${options.subnetOctet}::`;
+    this.vip = this.family === 4 ? `${this.subnet}.100` : `${this.subnet6}100`;
+    this.vipCidr = `${this.vip}/${this.family === 4 ? this.prefixLength : 64}`;
     this.switchNetns = `${this.prefix}-sw`;
     this.bridge = `${this.prefix}br`;
     this.logDir = options.logDir;
@@ -279,6 +310,8 @@ export class Topology {
       netns: `${this.prefix}-${tag}`,
       ifname: "eth0",
       address: `${this.subnet}.${octet}`,
+      address6: `${this.subnet6}${octet}`,
+      linkLocal: linkLocalFor(macFor(octet)),
       mac: macFor(octet),
       port: `${this.prefix}${tag}`,
     });
@@ -329,6 +362,15 @@ export class Topology {
       await this.ip(["netns", "add", ns]);
       this.#netns.push(ns); // only what exists gets deleted
       await this.ip(["-n", ns, "link", "set", "lo", "up"]);
+      if (this.family === 6) {
+        // No DAD: every address (link-local ones too) is usable at once.
+        await this.exec(ns, [
+          "sysctl",
+          "-qw",
+          "net.ipv6.conf.all.accept_dad=0",
+          "net.ipv6.conf.default.accept_dad=0",
+        ]);
+      }
     };
     await add(this.switchNetns);
     const sw = ["-n", this.switchNetns];
@@ -377,6 +419,17 @@ export class Topology {
         "dev",
         h.ifname,
       ]);
+      if (this.family === 6) {
+        await this.ip([
+          ...n,
+          "addr",
+          "add",
+          `${h.address6}/64`,
+          "dev",
+          h.ifname,
+          "nodad",
+        ]);
+      }
       await this.ip([...n, "link", "set", h.ifname, "up"]);
     }
   }
@@ -845,6 +898,7 @@ export async function createTopology(
     nodes,
     logDir,
     removeLogDir: options.removeLogDir ?? ownDir,
+    family: options.family,
   });
   topo.register(options.handleSignals ?? true);
   try {

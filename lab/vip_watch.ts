@@ -187,7 +187,6 @@ export async function hasAddress(
   const snap = await topo.exec(host.netns, [
     "ip",
     "-j",
-    "-4",
     "addr",
     "show",
     "dev",

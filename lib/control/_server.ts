@@ -58,6 +58,9 @@ export class ControlSocketError extends Error {
   }
 }
 
+/** What {@link readLine} says when the client closed without a byte. */
+const CLOSED_EARLY = "the client closed without a request";
+
 /** How long a client has to send its request line. */
 const READ_TIMEOUT_MS = 2000;
 /** How long an answer may take to leave. */
@@ -175,6 +178,9 @@ async function serve(
     // Read the request first in every case: closing with unread data would
     // reset the connection before the client could read the answer.
     const line = await readLine(conn);
+    // A connect-and-close without a word is another daemon checking whether
+    // this socket is alive (preparePath): nothing to answer or report.
+    if (typeof line !== "string" && line.error === CLOSED_EARLY) return;
     const refused = refusePeer(peer, serviceUid);
     if (refused !== undefined) {
       options.onProblem?.(`control request refused: ${refused}`);
@@ -225,7 +231,7 @@ async function readLine(conn: Socket): Promise<string | { error: string }> {
     const got = await conn.recv({ timeoutMs: left, maxBytes: MAX_LINE_BYTES });
     if (got === null) return { error: "no request line within 2 s" };
     if (got.data.length === 0) {
-      return { error: "the client closed without a request" };
+      return { error: CLOSED_EARLY };
     }
     chunks.push(got.data);
     size += got.data.length;

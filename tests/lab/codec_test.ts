@@ -8,14 +8,17 @@ import assert from "node:assert/strict";
 import {
   buildArpProbe,
   buildEchoRequest,
+  buildEchoRequest6,
   clip,
   defaultBounds,
   dualTimes,
   internetChecksum,
   keepalivedConfig,
+  linkLocalFor,
   parseAddrLine,
   parseArpFrame,
   parseEchoReply,
+  parseEchoReply6,
   parseNeighLine,
   splitStamp,
   subtract,
@@ -33,7 +36,7 @@ Deno.test("splitStamp reads ip -ts stamps as local time with microseconds", () =
   assert.equal(splitStamp("[not a stamp] x"), null);
 });
 
-Deno.test("parseAddrLine: additions, refreshes and deletions of IPv4 addresses", () => {
+Deno.test("parseAddrLine: additions, refreshes and deletions of IPv4 and IPv6 addresses", () => {
   const add = parseAddrLine(
     "[2026-11-21T00:13:49.055382] 2: eth0    inet 10.254.9.100/24 scope global secondary deprecated dynamic eth0",
   );
@@ -57,13 +60,26 @@ Deno.test("parseAddrLine: additions, refreshes and deletions of IPv4 addresses",
     "[2026-11-21T00:13:49.054366] 2: eth0    inet 10.254.9.11/24 scope global eth0",
   );
   assert.equal(permanent?.dynamic, false);
-  // IPv6, continuation lines and noise are not address events.
-  assert.equal(
-    parseAddrLine(
-      "[2026-11-21T00:13:50.078351] 2: eth0    inet6 fe80::1/64 scope link ",
-    ),
-    null,
+  // IPv6 (as iproute2 6.x prints an IPv6 VIP added with nodad).
+  const add6 = parseAddrLine(
+    "[2026-11-30T06:36:23.658570] 3: v0    inet6 fd00:254:9::100/64 scope global nodad deprecated dynamic ",
   );
+  assert.deepEqual(
+    { ...add6, t: undefined },
+    {
+      t: undefined,
+      present: true,
+      ifname: "v0",
+      address: "fd00:254:9::100",
+      prefixLength: 64,
+      dynamic: true,
+    },
+  );
+  const del6 = parseAddrLine(
+    "[2026-11-30T06:36:24.018972] Deleted 3: v0    inet6 fd00:254:9::100/64 scope global nodad deprecated dynamic ",
+  );
+  assert.equal(del6?.present, false);
+  // Continuation lines and noise are not address events.
   assert.equal(
     parseAddrLine("       valid_lft forever preferred_lft forever"),
     null,
@@ -288,4 +304,24 @@ Deno.test("keepalivedConfig: VRRPv3, priority, interval in seconds, the VIP", ()
   assert.match(conf, /virtual_router_id 51\n/);
   assert.match(conf, /10\.254\.9\.100\/24 dev eth0/);
   assert.doesNotMatch(conf, /vrrp_strict/);
+});
+
+Deno.test("IPv6 probes: echo request type 128 (kernel checksum), replies by type 129 and the socket's source", () => {
+  const req = buildEchoRequest6(0x1234, 7);
+  assert.deepEqual([...req.subarray(0, 8)], [128, 0, 0, 0, 0x12, 0x34, 0, 7]);
+  const reply = req.slice();
+  reply[0] = 129;
+  assert.deepEqual(parseEchoReply6(reply, "fd00::100"), {
+    from: "fd00::100",
+    id: 0x1234,
+    seq: 7,
+  });
+  assert.equal(parseEchoReply6(req, "fd00::100"), null, "a request");
+  assert.equal(parseEchoReply6(reply.subarray(0, 7), "fd00::100"), null);
+});
+
+Deno.test("linkLocalFor: the kernel's EUI-64 address of a lab MAC", () => {
+  // `ip -6 addr` on a lab node with MAC 02:6c:61:62:00:0b.
+  assert.equal(linkLocalFor("02:6c:61:62:00:0b"), "fe80::6c:61ff:fe62:b");
+  assert.equal(linkLocalFor("00:00:5e:00:53:01"), "fe80::200:5eff:fe00:5301");
 });
