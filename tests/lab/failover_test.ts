@@ -292,49 +292,77 @@ function report(
   return lines.join("\n");
 }
 
+/** Runs the whole script and asserts every event's bounds. */
+async function failover(o: { family: 4 | 6; extraArgs?: string[] }) {
+  const logDir = await Deno.makeTempDir({ prefix: "ha-vip-failover-" });
+  const timeline: TimelineEntry[] = [];
+  let result: ScenarioResult | null = null;
+  const failures: string[] = [];
+  try {
+    result = await runScenario({
+      implementation: "ha-vip",
+      nodes: 3,
+      family: o.family,
+      advertIntervalMs: A,
+      stabilityWindowMs: W,
+      healthIntervalMs: H,
+      vipLifetimeMs: L,
+      extraArgs: ["--health-timeout", `${T}ms`, ...(o.extraArgs ?? [])],
+      events: EVENTS,
+      logDir,
+      onTimeline: (e) => timeline.push(e),
+    });
+    failures.push(...result.events.flatMap(check));
+    if (result.events.length !== EVENTS.length) {
+      failures.push(
+        `only ${result.events.length} of ${EVENTS.length} events measured`,
+      );
+    }
+    failures.push(...result.problems.map((p) => `end of run: ${p}`));
+  } catch (err) {
+    failures.push(`the scenario failed: ${(err as Error)?.stack ?? err}`);
+  }
+  if (failures.length === 0) {
+    // HV_LAB_TIMELINE=1 prints the report of a passing run.
+    if (Deno.env.get("HV_LAB_TIMELINE")) {
+      console.log(report(result, timeline, null));
+    }
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    return;
+  }
+  // The diagnosis travels in the error message, next to the failure.
+  assert.fail(
+    `${failures.join("\n")}\n\n${report(result, timeline, logDir)}`,
+  );
+}
+
 Deno.test({
   name:
     "failover: one holder after crash, restart, unready, ready, stop, start, cut and restore, within the timers",
   ignore,
+  fn: () => failover({ family: 4 }),
+});
+
+Deno.test({
+  name:
+    "failover over IPv6 (VRRP from link-local sources, client by ICMPv6/NDP): the same bounds",
+  ignore,
+  fn: () => failover({ family: 6 }),
+});
+
+Deno.test({
+  name:
+    "failover with authenticated adverts (auth_hmac, enforce): the same bounds as without",
+  ignore,
   async fn() {
-    const logDir = await Deno.makeTempDir({ prefix: "ha-vip-failover-" });
-    const timeline: TimelineEntry[] = [];
-    let result: ScenarioResult | null = null;
-    const failures: string[] = [];
+    // The same key file for every node (they share the file system).
+    const key = await Deno.makeTempFile({ prefix: "ha-vip-lab-key-" });
     try {
-      result = await runScenario({
-        implementation: "ha-vip",
-        nodes: 3,
-        advertIntervalMs: A,
-        stabilityWindowMs: W,
-        healthIntervalMs: H,
-        vipLifetimeMs: L,
-        extraArgs: ["--health-timeout", `${T}ms`],
-        events: EVENTS,
-        logDir,
-        onTimeline: (e) => timeline.push(e),
-      });
-      failures.push(...result.events.flatMap(check));
-      if (result.events.length !== EVENTS.length) {
-        failures.push(
-          `only ${result.events.length} of ${EVENTS.length} events measured`,
-        );
-      }
-      failures.push(...result.problems.map((p) => `end of run: ${p}`));
-    } catch (err) {
-      failures.push(`the scenario failed: ${(err as Error)?.stack ?? err}`);
+      await Deno.writeTextFile(key, `hex:${"3c".repeat(32)}\n`);
+      await Deno.chmod(key, 0o600);
+      await failover({ family: 4, extraArgs: ["--auth-key", `1:${key}`] });
+    } finally {
+      await Deno.remove(key);
     }
-    if (failures.length === 0) {
-      // HV_LAB_TIMELINE=1 prints the report of a passing run.
-      if (Deno.env.get("HV_LAB_TIMELINE")) {
-        console.log(report(result, timeline, null));
-      }
-      await Deno.remove(logDir, { recursive: true }).catch(() => {});
-      return;
-    }
-    // The diagnosis travels in the error message, next to the failure.
-    assert.fail(
-      `${failures.join("\n")}\n\n${report(result, timeline, logDir)}`,
-    );
   },
 });
