@@ -1,6 +1,7 @@
 /**
- * A mixed VRRPv3 group: ha-vip and a real keepalived 2.2 on the lab network
- * (same VRID 51, exactly the same VIP list), one lab for the whole file:
+ * A mixed VRRPv3 group, over IPv4 and over IPv6: ha-vip and a real
+ * keepalived 2.2 on the lab network (same VRID 51, exactly the same VIP
+ * list), one lab per family:
  *
  * - preempt by ha-vip: keepalived is master at a lower priority, ha-vip
  *   starts with a higher one, takes over, keepalived steps down;
@@ -269,338 +270,348 @@ async function haVipIn(
 const KEEPALIVED_NOTEWORTHY =
   /Entering \w+ STATE|removing|setting VIPs|Stopping|Stopped|received|priority 0|forcing|Sending|error|warn/i;
 
-Deno.test({
-  name:
-    "keepalived interop: preempt both ways and priority-0 handovers both ways in a mixed VRRPv3 group",
-  ignore,
-  async fn(t) {
-    const lockFlag = await cacheForNamespaces(REPO_ROOT, [
-      `${REPO_ROOT}/main.ts`,
-      `${REPO_ROOT}/lab/prober.ts`,
-    ]);
-    const logDir = await Deno.makeTempDir({ prefix: "ha-vip-interop-" });
-    const topo = await createTopology({
-      nodes: 2,
-      prefix: `hvi${Deno.pid}`,
-      logDir,
-      removeLogDir: false,
-    }).catch(async (err) => {
-      await Deno.remove(logDir, { recursive: true }).catch(() => {});
-      throw err;
-    });
-    const timeline: string[] = [];
-    const say = (source: string, text: string, at = nowMs()) => {
-      timeline.push(
-        `+${(topo.rel(at) / 1000).toFixed(3).padStart(7)}s ${
-          source.padEnd(8)
-        } ${text}`,
-      );
-    };
-    const client = new ClientView();
-    const lab: Lab = { topo, client, watchers: new Map() };
-    const [n1, n2] = topo.nodes;
-    const daemonLine =
-      (source: string, filter?: RegExp) => (line: string, at: number) => {
-        if (!filter || filter.test(line)) {
-          say(
-            source,
-            line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s+/, "").replace(
-              /^\w{3} \w{3} +\d+ [\d:]+ \d{4}: /,
-              "",
-            ),
-            at,
-          );
-        }
+for (const family of [4, 6] as const) {
+  Deno.test({
+    name: family === 4
+      ? "keepalived interop: preempt both ways and priority-0 handovers both ways in a mixed VRRPv3 group"
+      : "keepalived interop over IPv6: preempt both ways and priority-0 handovers both ways",
+    ignore,
+    async fn(t) {
+      const lockFlag = await cacheForNamespaces(REPO_ROOT, [
+        `${REPO_ROOT}/main.ts`,
+        `${REPO_ROOT}/lab/prober.ts`,
+      ]);
+      const logDir = await Deno.makeTempDir({ prefix: "ha-vip-interop-" });
+      const topo = await createTopology({
+        nodes: 2,
+        prefix: `hvi${Deno.pid}${family}`,
+        family,
+        logDir,
+        removeLogDir: false,
+      }).catch(async (err) => {
+        await Deno.remove(logDir, { recursive: true }).catch(() => {});
+        throw err;
+      });
+      const timeline: string[] = [];
+      const say = (source: string, text: string, at = nowMs()) => {
+        timeline.push(
+          `+${(topo.rel(at) / 1000).toFixed(3).padStart(7)}s ${
+            source.padEnd(8)
+          } ${text}`,
+        );
       };
-    const haVip = (host: LabHost, priority: number) => {
-      say("test", `start ha-vip on ${host.name}, priority ${priority}`);
-      // Plain VRRP (every node counts as healthy), /status on loopback.
-      return spawnHaVip(topo, host, {
-        repoRoot: REPO_ROOT,
-        lockFlag,
-        args: haVipRunArgs(topo, host, {
+      const client = new ClientView();
+      const lab: Lab = { topo, client, watchers: new Map() };
+      const [n1, n2] = topo.nodes;
+      // Each daemon's VRRP source: its IPv4 address, or for IPv6 the
+      // link-local address the kernel made from its MAC (keepalived's too).
+      const src = (h: LabHost) => family === 4 ? h.address : h.linkLocal;
+      const daemonLine =
+        (source: string, filter?: RegExp) => (line: string, at: number) => {
+          if (!filter || filter.test(line)) {
+            say(
+              source,
+              line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s+/, "").replace(
+                /^\w{3} \w{3} +\d+ [\d:]+ \d{4}: /,
+                "",
+              ),
+              at,
+            );
+          }
+        };
+      const haVip = (host: LabHost, priority: number) => {
+        say("test", `start ha-vip on ${host.name}, priority ${priority}`);
+        // Plain VRRP (every node counts as healthy), /status on loopback.
+        return spawnHaVip(topo, host, {
+          repoRoot: REPO_ROOT,
+          lockFlag,
+          args: haVipRunArgs(topo, host, {
+            priority,
+            advertIntervalMs: A,
+            extraArgs: [
+              "--no-k8s",
+              "--node-name",
+              host.name,
+              "--metrics-address",
+              `127.0.0.1:${STATUS_PORT}`,
+            ],
+          }),
+          onLine: (line, _stream, at) =>
+            daemonLine(`${host.name}/hv`)(line, at),
+        });
+      };
+      const keepalived = (host: LabHost, priority: number) => {
+        say("test", `start keepalived on ${host.name}, priority ${priority}`);
+        return spawnKeepalived(topo, host, {
           priority,
           advertIntervalMs: A,
-          extraArgs: [
-            "--no-k8s",
-            "--node-name",
-            host.name,
-            "--metrics-address",
-            `127.0.0.1:${STATUS_PORT}`,
-          ],
-        }),
-        onLine: (line, _stream, at) => daemonLine(`${host.name}/hv`)(line, at),
-      });
-    };
-    const keepalived = (host: LabHost, priority: number) => {
-      say("test", `start keepalived on ${host.name}, priority ${priority}`);
-      return spawnKeepalived(topo, host, {
-        priority,
-        advertIntervalMs: A,
-        onLine: (line, _stream, at) =>
-          daemonLine(`${host.name}/ka`, KEEPALIVED_NOTEWORTHY)(line, at),
-      });
-    };
+          onLine: (line, _stream, at) =>
+            daemonLine(`${host.name}/ka`, KEEPALIVED_NOTEWORTHY)(line, at),
+        });
+      };
 
-    let failed = false;
-    const timelineText = () =>
-      `keepalived interop timeline (A = ${A} ms):\n${timeline.join("\n")}`;
-    /** The timeline travels in the error message, next to the failure. */
-    const diagnosed = (err: unknown): Error => {
-      failed = true;
-      const e = err instanceof Error ? err : new Error(String(err));
-      return new Error(
-        `${e.message}\n\n${timelineText()}\nlogs kept in ${logDir}`,
-        { cause: e },
-      );
-    };
-    // Later phases build on the state earlier ones leave: after a failure
-    // they are reported as ignored rather than failing confusingly.
-    const phase = async (
-      name: string,
-      fn: () => Promise<void>,
-    ): Promise<void> => {
-      await t.step({
-        name,
-        ignore: failed,
-        fn: async () => {
-          say("test", `── ${name}`);
-          try {
-            await fn();
-          } catch (err) {
-            throw diagnosed(err);
-          }
-        },
-      });
-    };
-
-    let prober: LabProcess | undefined;
-    try {
-      for (const h of topo.nodes) {
-        lab.watchers.set(
-          h.name,
-          await watchVip(topo, h, topo.vip, (c) =>
-            say(
-              c.node,
-              c.holding ? "kernel: holds the VIP" : "kernel: VIP gone",
-              c.t,
-            )),
+      let failed = false;
+      const timelineText = () =>
+        `keepalived interop timeline (IPv${family}, A = ${A} ms):\n${
+          timeline.join("\n")
+        }`;
+      /** The timeline travels in the error message, next to the failure. */
+      const diagnosed = (err: unknown): Error => {
+        failed = true;
+        const e = err instanceof Error ? err : new Error(String(err));
+        return new Error(
+          `${e.message}\n\n${timelineText()}\nlogs kept in ${logDir}`,
+          { cause: e },
         );
+      };
+      // Later phases build on the state earlier ones leave: after a failure
+      // they are reported as ignored rather than failing confusingly.
+      const phase = async (
+        name: string,
+        fn: () => Promise<void>,
+      ): Promise<void> => {
+        await t.step({
+          name,
+          ignore: failed,
+          fn: async () => {
+            say("test", `── ${name}`);
+            try {
+              await fn();
+            } catch (err) {
+              throw diagnosed(err);
+            }
+          },
+        });
+      };
+
+      let prober: LabProcess | undefined;
+      try {
+        for (const h of topo.nodes) {
+          lab.watchers.set(
+            h.name,
+            await watchVip(topo, h, topo.vip, (c) =>
+              say(
+                c.node,
+                c.holding ? "kernel: holds the VIP" : "kernel: VIP gone",
+                c.t,
+              )),
+          );
+        }
+        prober = spawnProber(topo, {
+          maxSeconds: 300,
+          onLine: (l) => {
+            client.add(l);
+            if (l.type === "neigh") {
+              say("client", `neighbour → ${l.mac ?? "none"} ${l.state}`, l.t);
+            } else if (l.type === "gap") {
+              say("client", `outage ${fmtS(l.ms)} (${l.lost} lost)`, l.t);
+            } else if (l.type === "garp") {
+              say("client", `gratuitous ARP from ${l.mac}`, l.t);
+            } else if (l.type === "error") {
+              say("client", `prober: ${l.message}`, l.t);
+            }
+          },
+        });
+        await within(client.started(), 15_000, "the prober did not start");
+
+        let ka: LabProcess | undefined;
+        let hv: LabProcess | undefined;
+
+        await phase(
+          "ha-vip with a higher priority preempts a keepalived master",
+          async () => {
+            ka = await keepalived(n2, KA);
+            await settleOn(lab, n2, STARTUP + masterDownMs(KA, A) + MARGIN);
+            const start = nowMs();
+            hv = haVip(n1, HV_HIGH);
+            const settled = await settleOn(
+              lab,
+              n1,
+              STARTUP + masterDownMs(HV_HIGH, A) + MARGIN,
+            );
+            const gained = gainedAt(lab, n1, start);
+            const dropped = lostAt(lab, n2, start);
+            assert.ok(gained !== null, "ha-vip never added the VIP");
+            assert.ok(dropped !== null, "keepalived never removed the VIP");
+            say(
+              "test",
+              `ha-vip added the VIP ${
+                fmtS(gained - start)
+              } after its start; keepalived removed it ${
+                fmtS(dropped - gained)
+              } later`,
+            );
+            const dual = dualIn(lab, start, settled);
+            assert.ok(
+              dual <= DUAL_MS,
+              `both held the VIP for ${fmtS(dual)} (bound ${DUAL_MS} ms)`,
+            );
+            const gap = client.longestGapIn(start, nowMs());
+            assert.ok(
+              gap <= NO_GAP_MS,
+              `client outage ${
+                fmtS(gap)
+              } during the preemption (bound ${NO_GAP_MS} ms)`,
+            );
+            assert.ok(ka!.running, "keepalived exited");
+            await haVipIn(lab, n1, "master", src(n1), 2 * A);
+          },
+        );
+
+        await phase(
+          "SIGTERM of the ha-vip master: keepalived takes over after Skew_Time, ha-vip releases after it announced",
+          async () => {
+            const at = nowMs();
+            say("test", `SIGTERM ha-vip on ${n1.name}`);
+            hv!.kill("SIGTERM");
+            const st = await exited(hv!, 4 * masterDownMs(1, A));
+            say("test", `ha-vip exited with ${st.code}`);
+            assert.equal(st.code, 0, "ha-vip did not exit cleanly");
+            // Generous: the takeover bound is asserted below, with a clear message.
+            await settleOn(lab, n2, masterDownMs(KA, A) + 2 * A + MARGIN);
+            const gained = gainedAt(lab, n2, at);
+            const released = lostAt(lab, n1, at);
+            assert.ok(gained !== null && released !== null);
+            const takeover = gained - at;
+            const bound = skewMs(KA, A) + MARGIN;
+            say(
+              "test",
+              `keepalived added the VIP ${
+                fmtS(takeover)
+              } after SIGTERM (bound ${fmtS(bound)}); ha-vip removed it ${
+                (released - gained).toFixed(3)
+              } ms after that`,
+            );
+            assert.ok(
+              takeover <= bound,
+              `keepalived took over after ${
+                fmtS(takeover)
+              }: more than Skew_Time ${
+                fmtS(skewMs(KA, A))
+              } + ${MARGIN} ms (master-down would be ${
+                fmtS(masterDownMs(KA, A))
+              })`,
+            );
+            // Make-before-break: the VIP left node1 only once node2 had
+            // announced itself (see BREAK_TOLERANCE_MS).
+            assert.ok(
+              released >= gained - BREAK_TOLERANCE_MS,
+              `ha-vip removed the VIP ${
+                fmtS(gained - released)
+              } before keepalived added it (tolerance ${BREAK_TOLERANCE_MS} ms)`,
+            );
+            const dual = dualIn(lab, at, nowMs());
+            assert.ok(dual <= DUAL_MS, `both held it for ${fmtS(dual)}`);
+            const gap = client.longestGapIn(at, nowMs());
+            assert.ok(
+              gap <= NO_GAP_MS,
+              `client outage ${
+                fmtS(gap)
+              } during a planned stop (bound ${NO_GAP_MS} ms)`,
+            );
+          },
+        );
+
+        await phase(
+          "SIGTERM of the keepalived master: the ha-vip backup takes over after Skew_Time",
+          async () => {
+            hv = haVip(n1, HV_LOW);
+            // ha-vip joins as backup following keepalived, and must not
+            // disturb it meanwhile.
+            const joined = nowMs();
+            await haVipIn(lab, n1, "backup", src(n2), STARTUP + 2 * A);
+            await settleOn(lab, n2, HOLD_MS);
+            assert.equal(
+              gainedAt(lab, n1, joined),
+              null,
+              "the lower-priority ha-vip took the VIP from keepalived",
+            );
+            assert.ok(hv.running, "ha-vip exited");
+            const at = nowMs();
+            say("test", `SIGTERM keepalived on ${n2.name}`);
+            ka!.kill("SIGTERM");
+            await settleOn(lab, n1, masterDownMs(HV_LOW, A) + 2 * A + MARGIN);
+            const gained = gainedAt(lab, n1, at);
+            assert.ok(gained !== null);
+            const takeover = gained - at;
+            const bound = skewMs(HV_LOW, A) + MARGIN;
+            say(
+              "test",
+              `ha-vip added the VIP ${fmtS(takeover)} after SIGTERM (bound ${
+                fmtS(bound)
+              })`,
+            );
+            assert.ok(
+              takeover <= bound,
+              `ha-vip took over after ${fmtS(takeover)}: more than Skew_Time ${
+                fmtS(skewMs(HV_LOW, A))
+              } + ${MARGIN} ms (master-down would be ${
+                fmtS(masterDownMs(HV_LOW, A))
+              })`,
+            );
+            const st = await exited(ka!, 10_000);
+            assert.equal(st.code, 0, "keepalived did not exit cleanly");
+            // keepalived removes its VIP as it sends priority 0 (no
+            // make-before-break): the client may see up to the takeover time.
+            const gap = client.longestGapIn(at, nowMs());
+            assert.ok(
+              gap <= bound,
+              `client outage ${fmtS(gap)} > takeover bound ${fmtS(bound)}`,
+            );
+          },
+        );
+
+        await phase(
+          "keepalived with a higher priority preempts an ha-vip master",
+          async () => {
+            const start = nowMs();
+            ka = await keepalived(n2, KA);
+            const settled = await settleOn(
+              lab,
+              n2,
+              STARTUP + masterDownMs(KA, A) + MARGIN,
+            );
+            const gained = gainedAt(lab, n2, start);
+            const dropped = lostAt(lab, n1, start);
+            assert.ok(gained !== null, "keepalived never added the VIP");
+            assert.ok(dropped !== null, "ha-vip never removed the VIP");
+            say(
+              "test",
+              `keepalived added the VIP ${
+                fmtS(gained - start)
+              } after its start; ha-vip removed it ${
+                fmtS(dropped - gained)
+              } later`,
+            );
+            const dual = dualIn(lab, start, settled);
+            assert.ok(
+              dual <= DUAL_MS,
+              `both held the VIP for ${fmtS(dual)} (bound ${DUAL_MS} ms)`,
+            );
+            assert.ok(hv!.running, "ha-vip exited");
+            await haVipIn(lab, n1, "backup", src(n2), 2 * A);
+            const gap = client.longestGapIn(start, nowMs());
+            assert.ok(
+              gap <= NO_GAP_MS,
+              `client outage ${
+                fmtS(gap)
+              } during the preemption (bound ${NO_GAP_MS} ms)`,
+            );
+          },
+        );
+      } catch (err) {
+        throw failed ? err : diagnosed(err);
+      } finally {
+        prober?.kill("SIGTERM");
+        if (prober) await exited(prober, 3000).catch(() => {});
+        for (const w of lab.watchers.values()) await w.stop();
+        await topo.teardown();
+        if (!failed) {
+          // HV_LAB_TIMELINE=1 prints the timeline of a passing run.
+          if (Deno.env.get("HV_LAB_TIMELINE")) console.log(timelineText());
+          await Deno.remove(logDir, { recursive: true }).catch(() => {});
+        }
       }
-      prober = spawnProber(topo, {
-        maxSeconds: 300,
-        onLine: (l) => {
-          client.add(l);
-          if (l.type === "neigh") {
-            say("client", `neighbour → ${l.mac ?? "none"} ${l.state}`, l.t);
-          } else if (l.type === "gap") {
-            say("client", `outage ${fmtS(l.ms)} (${l.lost} lost)`, l.t);
-          } else if (l.type === "garp") {
-            say("client", `gratuitous ARP from ${l.mac}`, l.t);
-          } else if (l.type === "error") {
-            say("client", `prober: ${l.message}`, l.t);
-          }
-        },
-      });
-      await within(client.started(), 15_000, "the prober did not start");
-
-      let ka: LabProcess | undefined;
-      let hv: LabProcess | undefined;
-
-      await phase(
-        "ha-vip with a higher priority preempts a keepalived master",
-        async () => {
-          ka = await keepalived(n2, KA);
-          await settleOn(lab, n2, STARTUP + masterDownMs(KA, A) + MARGIN);
-          const start = nowMs();
-          hv = haVip(n1, HV_HIGH);
-          const settled = await settleOn(
-            lab,
-            n1,
-            STARTUP + masterDownMs(HV_HIGH, A) + MARGIN,
-          );
-          const gained = gainedAt(lab, n1, start);
-          const dropped = lostAt(lab, n2, start);
-          assert.ok(gained !== null, "ha-vip never added the VIP");
-          assert.ok(dropped !== null, "keepalived never removed the VIP");
-          say(
-            "test",
-            `ha-vip added the VIP ${
-              fmtS(gained - start)
-            } after its start; keepalived removed it ${
-              fmtS(dropped - gained)
-            } later`,
-          );
-          const dual = dualIn(lab, start, settled);
-          assert.ok(
-            dual <= DUAL_MS,
-            `both held the VIP for ${fmtS(dual)} (bound ${DUAL_MS} ms)`,
-          );
-          const gap = client.longestGapIn(start, nowMs());
-          assert.ok(
-            gap <= NO_GAP_MS,
-            `client outage ${
-              fmtS(gap)
-            } during the preemption (bound ${NO_GAP_MS} ms)`,
-          );
-          assert.ok(ka!.running, "keepalived exited");
-          await haVipIn(lab, n1, "master", n1.address, 2 * A);
-        },
-      );
-
-      await phase(
-        "SIGTERM of the ha-vip master: keepalived takes over after Skew_Time, ha-vip releases after it announced",
-        async () => {
-          const at = nowMs();
-          say("test", `SIGTERM ha-vip on ${n1.name}`);
-          hv!.kill("SIGTERM");
-          const st = await exited(hv!, 4 * masterDownMs(1, A));
-          say("test", `ha-vip exited with ${st.code}`);
-          assert.equal(st.code, 0, "ha-vip did not exit cleanly");
-          // Generous: the takeover bound is asserted below, with a clear message.
-          await settleOn(lab, n2, masterDownMs(KA, A) + 2 * A + MARGIN);
-          const gained = gainedAt(lab, n2, at);
-          const released = lostAt(lab, n1, at);
-          assert.ok(gained !== null && released !== null);
-          const takeover = gained - at;
-          const bound = skewMs(KA, A) + MARGIN;
-          say(
-            "test",
-            `keepalived added the VIP ${fmtS(takeover)} after SIGTERM (bound ${
-              fmtS(bound)
-            }); ha-vip removed it ${
-              (released - gained).toFixed(3)
-            } ms after that`,
-          );
-          assert.ok(
-            takeover <= bound,
-            `keepalived took over after ${
-              fmtS(takeover)
-            }: more than Skew_Time ${
-              fmtS(skewMs(KA, A))
-            } + ${MARGIN} ms (master-down would be ${
-              fmtS(masterDownMs(KA, A))
-            })`,
-          );
-          // Make-before-break: the VIP left node1 only once node2 had
-          // announced itself (see BREAK_TOLERANCE_MS).
-          assert.ok(
-            released >= gained - BREAK_TOLERANCE_MS,
-            `ha-vip removed the VIP ${
-              fmtS(gained - released)
-            } before keepalived added it (tolerance ${BREAK_TOLERANCE_MS} ms)`,
-          );
-          const dual = dualIn(lab, at, nowMs());
-          assert.ok(dual <= DUAL_MS, `both held it for ${fmtS(dual)}`);
-          const gap = client.longestGapIn(at, nowMs());
-          assert.ok(
-            gap <= NO_GAP_MS,
-            `client outage ${
-              fmtS(gap)
-            } during a planned stop (bound ${NO_GAP_MS} ms)`,
-          );
-        },
-      );
-
-      await phase(
-        "SIGTERM of the keepalived master: the ha-vip backup takes over after Skew_Time",
-        async () => {
-          hv = haVip(n1, HV_LOW);
-          // ha-vip joins as backup following keepalived, and must not
-          // disturb it meanwhile.
-          const joined = nowMs();
-          await haVipIn(lab, n1, "backup", n2.address, STARTUP + 2 * A);
-          await settleOn(lab, n2, HOLD_MS);
-          assert.equal(
-            gainedAt(lab, n1, joined),
-            null,
-            "the lower-priority ha-vip took the VIP from keepalived",
-          );
-          assert.ok(hv.running, "ha-vip exited");
-          const at = nowMs();
-          say("test", `SIGTERM keepalived on ${n2.name}`);
-          ka!.kill("SIGTERM");
-          await settleOn(lab, n1, masterDownMs(HV_LOW, A) + 2 * A + MARGIN);
-          const gained = gainedAt(lab, n1, at);
-          assert.ok(gained !== null);
-          const takeover = gained - at;
-          const bound = skewMs(HV_LOW, A) + MARGIN;
-          say(
-            "test",
-            `ha-vip added the VIP ${fmtS(takeover)} after SIGTERM (bound ${
-              fmtS(bound)
-            })`,
-          );
-          assert.ok(
-            takeover <= bound,
-            `ha-vip took over after ${fmtS(takeover)}: more than Skew_Time ${
-              fmtS(skewMs(HV_LOW, A))
-            } + ${MARGIN} ms (master-down would be ${
-              fmtS(masterDownMs(HV_LOW, A))
-            })`,
-          );
-          const st = await exited(ka!, 10_000);
-          assert.equal(st.code, 0, "keepalived did not exit cleanly");
-          // keepalived removes its VIP as it sends priority 0 (no
-          // make-before-break): the client may see up to the takeover time.
-          const gap = client.longestGapIn(at, nowMs());
-          assert.ok(
-            gap <= bound,
-            `client outage ${fmtS(gap)} > takeover bound ${fmtS(bound)}`,
-          );
-        },
-      );
-
-      await phase(
-        "keepalived with a higher priority preempts an ha-vip master",
-        async () => {
-          const start = nowMs();
-          ka = await keepalived(n2, KA);
-          const settled = await settleOn(
-            lab,
-            n2,
-            STARTUP + masterDownMs(KA, A) + MARGIN,
-          );
-          const gained = gainedAt(lab, n2, start);
-          const dropped = lostAt(lab, n1, start);
-          assert.ok(gained !== null, "keepalived never added the VIP");
-          assert.ok(dropped !== null, "ha-vip never removed the VIP");
-          say(
-            "test",
-            `keepalived added the VIP ${
-              fmtS(gained - start)
-            } after its start; ha-vip removed it ${
-              fmtS(dropped - gained)
-            } later`,
-          );
-          const dual = dualIn(lab, start, settled);
-          assert.ok(
-            dual <= DUAL_MS,
-            `both held the VIP for ${fmtS(dual)} (bound ${DUAL_MS} ms)`,
-          );
-          assert.ok(hv!.running, "ha-vip exited");
-          await haVipIn(lab, n1, "backup", n2.address, 2 * A);
-          const gap = client.longestGapIn(start, nowMs());
-          assert.ok(
-            gap <= NO_GAP_MS,
-            `client outage ${
-              fmtS(gap)
-            } during the preemption (bound ${NO_GAP_MS} ms)`,
-          );
-        },
-      );
-    } catch (err) {
-      throw failed ? err : diagnosed(err);
-    } finally {
-      prober?.kill("SIGTERM");
-      if (prober) await exited(prober, 3000).catch(() => {});
-      for (const w of lab.watchers.values()) await w.stop();
-      await topo.teardown();
-      if (!failed) {
-        // HV_LAB_TIMELINE=1 prints the timeline of a passing run.
-        if (Deno.env.get("HV_LAB_TIMELINE")) console.log(timelineText());
-        await Deno.remove(logDir, { recursive: true }).catch(() => {});
-      }
-    }
-  },
-});
+    },
+  });
+}
