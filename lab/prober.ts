@@ -633,6 +633,8 @@ export interface SpawnProberOptions {
   maxSeconds?: number;
   /** Every parsed line. */
   onLine: (l: ProbeLine) => void;
+  /** The address to probe (default the lab's VIP; dual stack: the other). */
+  vip?: string;
 }
 
 /**
@@ -645,7 +647,9 @@ export function spawnProber(
   options: SpawnProberOptions,
 ): LabProcess {
   const repoRoot = new URL("..", import.meta.url).pathname;
-  return topo.spawn(topo.client.netns, "client-prober", [
+  const vip = options.vip ?? topo.vip;
+  const name = vip === topo.vip ? "client-prober" : `client-prober-${vip}`;
+  return topo.spawn(topo.client.netns, name, [
     Deno.execPath(),
     "run",
     "-A",
@@ -653,7 +657,7 @@ export function spawnProber(
     "--no-lock",
     new URL(import.meta.url).pathname,
     "--vip",
-    topo.vip,
+    vip,
     "--interface",
     topo.client.ifname,
     "--interval-ms",
