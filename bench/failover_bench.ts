@@ -6,7 +6,11 @@
  * (alternating, so machine noise hits both alike), and prints the medians.
  *
  *     sudo deno run -A bench/failover_bench.ts [--runs 3] [--advert-interval 1s]
- *                                              [--idle 20s] [--json]
+ *                                              [--idle 20s] [--family 4,6] [--json]
+ *
+ * Both address families by default, one after the other: IPv4 (the client
+ * pings, its ARP entry follows the VIP) and IPv6 (VRRP over IPv6 from the
+ * nodes' link-local addresses, the client by ICMPv6, its NDP entry).
  *
  * Measured per run and implementation:
  * - client outage (longest ICMP silence) after a crash of the holder
@@ -57,6 +61,7 @@ const USAGE = `usage: deno run -A bench/failover_bench.ts [flags]     (as root)
                            longer partitions leave the client's neighbour entry
                            REACHABLE at the heal, which costs keepalived more)
   --only IMPL              ha-vip or keepalived (default: both)
+  --family LIST            4, 6 or 4,6: the VIP's family, IPv4 and/or IPv6 (default 4,6)
   --scenario-timeout D     limit of one scenario (default 6m)
   --json                   print the results as JSON instead of the table
   --verbose                print the lab's live timeline
@@ -64,6 +69,7 @@ const USAGE = `usage: deno run -A bench/failover_bench.ts [flags]     (as root)
 
 interface Flags {
   runs: number;
+  families: (4 | 6)[];
   advertIntervalMs: number;
   idleMs: number;
   partitionHoldMs: number;
@@ -78,6 +84,7 @@ interface Flags {
 function parseFlags(args: string[]): Flags | string {
   const f: Flags = {
     runs: 3,
+    families: [4, 6],
     advertIntervalMs: 1000,
     idleMs: 20000,
     partitionHoldMs: 1000,
@@ -137,6 +144,19 @@ function parseFlags(args: string[]): Flags | string {
         if (d < 30_000) return `--scenario-timeout: at least 30s, got ${d} ms`;
         f.scenarioTimeoutMs = d;
         break;
+      case "--family": {
+        const list = (value() ?? "").split(",").map((x) => x.trim());
+        if (
+          list.length === 0 || list.some((x) => x !== "4" && x !== "6") ||
+          new Set(list).size !== list.length
+        ) {
+          return `--family: ${
+            JSON.stringify(list.join(","))
+          } is not 4, 6 or 4,6`;
+        }
+        f.families = list.map(Number) as (4 | 6)[];
+        break;
+      }
       case "--json":
         f.json = true;
         break;
@@ -586,7 +606,8 @@ async function main(args: string[]): Promise<number> {
   // The whole run is bounded: a scenario aborts at its own limit (and
   // tears down); if something hangs past everything, exit anyway (the
   // lab's unload handler still removes the namespaces).
-  const overallMs = f.runs * f.implementations.length * f.scenarioTimeoutMs +
+  const overallMs = f.runs * f.implementations.length * f.families.length *
+      f.scenarioTimeoutMs +
     60_000;
   const watchdog = setTimeout(() => {
     console.error(
@@ -599,87 +620,110 @@ async function main(args: string[]): Promise<number> {
     if (!f.json) console.log(text);
     else console.error(text);
   };
+  let ok = true;
+  const docs: Record<string, unknown> = {};
+  for (const family of f.families) {
+    const r = await benchFamily(f, family, kaVersion, log);
+    ok &&= r.ok;
+    docs[`ipv${family}`] = r.doc;
+  }
+  clearTimeout(watchdog);
+  if (f.json) {
+    // One family: its document as before; both: keyed by family.
+    console.log(JSON.stringify(
+      f.families.length === 1 ? docs[`ipv${f.families[0]}`] : docs,
+      null,
+      2,
+    ));
+  }
+  return ok ? 0 : 1;
+}
+
+/** One family's runs: the scenarios, then its table (or JSON document). */
+async function benchFamily(
+  f: Flags,
+  family: 4 | 6,
+  kaVersion: string | null,
+  log: (text: string) => void,
+): Promise<{ ok: boolean; doc: unknown }> {
   const started = Date.now();
   const results: ScenarioResult[] = [];
   const failures: string[] = [];
-  try {
-    for (let run = 1; run <= f.runs; run++) {
-      for (const implementation of f.implementations) {
-        const t0 = Date.now();
-        log(
-          `run ${run}/${f.runs}: ${implementation}, advert interval ${f.advertIntervalMs} ms ...`,
-        );
-        try {
-          const r = await runScenario({
-            implementation,
-            advertIntervalMs: f.advertIntervalMs,
-            events: benchEvents(f.idleMs, f.partitionHoldMs, f.heals),
-            keepLogs: f.keepLogs,
-            signal: AbortSignal.timeout(f.scenarioTimeoutMs),
-            onTimeline: f.verbose
-              ? (e) =>
-                log(
-                  `  +${(e.atMs / 1000).toFixed(3).padStart(7)}s ${
-                    e.source.padEnd(7)
-                  } ${e.text}`,
-                )
-              : undefined,
-          });
-          results.push(r);
-          const bad = r.events.filter((e) => !e.ok);
-          for (const e of bad) {
-            failures.push(
-              `run ${run} ${implementation} ${e.kind} ${e.node}: ${
-                e.problems.join("; ")
-              }`,
-            );
-          }
-          for (const p of r.problems) {
-            failures.push(`run ${run} ${implementation}: ${p}`);
-          }
-          log(
-            `  done in ${fmtS(Date.now() - t0)}${
-              r.ok ? "" : ` (${bad.length + r.problems.length} problems)`
-            }${r.logDir ? `; logs in ${r.logDir}` : ""}`,
+  for (let run = 1; run <= f.runs; run++) {
+    for (const implementation of f.implementations) {
+      const t0 = Date.now();
+      log(
+        `run ${run}/${f.runs}: ${implementation}, IPv${family}, advert interval ${f.advertIntervalMs} ms ...`,
+      );
+      try {
+        const r = await runScenario({
+          implementation,
+          family,
+          advertIntervalMs: f.advertIntervalMs,
+          events: benchEvents(f.idleMs, f.partitionHoldMs, f.heals),
+          keepLogs: f.keepLogs,
+          signal: AbortSignal.timeout(f.scenarioTimeoutMs),
+          onTimeline: f.verbose
+            ? (e) =>
+              log(
+                `  +${(e.atMs / 1000).toFixed(3).padStart(7)}s ${
+                  e.source.padEnd(7)
+                } ${e.text}`,
+              )
+            : undefined,
+        });
+        results.push(r);
+        const bad = r.events.filter((e) => !e.ok);
+        for (const e of bad) {
+          failures.push(
+            `run ${run} ${implementation} ${e.kind} ${e.node}: ${
+              e.problems.join("; ")
+            }`,
           );
-        } catch (err) {
-          const msg = err instanceof Error ? err.message : String(err);
-          failures.push(`run ${run} ${implementation}: ${msg}`);
-          log(`  failed after ${fmtS(Date.now() - t0)}: ${msg}`);
         }
+        for (const p of r.problems) {
+          failures.push(`run ${run} ${implementation}: ${p}`);
+        }
+        log(
+          `  done in ${fmtS(Date.now() - t0)}${
+            r.ok ? "" : ` (${bad.length + r.problems.length} problems)`
+          }${r.logDir ? `; logs in ${r.logDir}` : ""}`,
+        );
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        failures.push(`run ${run} ${implementation}: ${msg}`);
+        log(`  failed after ${fmtS(Date.now() - t0)}: ${msg}`);
       }
     }
-  } finally {
-    clearTimeout(watchdog);
   }
 
   const rows = buildRows(results, f.advertIntervalMs);
   const count = (impl: Implementation) =>
     results.filter((r) => r.implementation === impl).length;
+  let doc: unknown = null;
   if (f.json) {
-    console.log(JSON.stringify(
-      {
-        advertIntervalMs: f.advertIntervalMs,
-        idleMs: f.idleMs,
-        partitionHoldMs: f.partitionHoldMs,
-        heals: f.heals,
-        runs: f.runs,
-        keepalivedVersion: kaVersion,
-        denoVersion: Deno.version.deno,
-        durationMs: Date.now() - started,
-        scenarios: Object.fromEntries(
-          f.implementations.map((i) => [i, count(i)]),
-        ),
-        rows,
-        failures,
-        results: results.map(({ timeline: _, statuses: __, ...r }) => r),
-      },
-      null,
-      2,
-    ));
+    doc = {
+      family,
+      advertIntervalMs: f.advertIntervalMs,
+      idleMs: f.idleMs,
+      partitionHoldMs: f.partitionHoldMs,
+      heals: f.heals,
+      runs: f.runs,
+      keepalivedVersion: kaVersion,
+      denoVersion: Deno.version.deno,
+      durationMs: Date.now() - started,
+      scenarios: Object.fromEntries(
+        f.implementations.map((i) => [i, count(i)]),
+      ),
+      rows,
+      failures,
+      results: results.map(({ timeline: _, statuses: __, ...r }) => r),
+    };
   } else {
     const header =
-      `ha-vip vs keepalived ${
+      `IPv${family}${
+        family === 6 ? " (VRRP over IPv6, client by ICMPv6/NDP)" : ""
+      }: ha-vip vs keepalived ${
         kaVersion ?? "(not installed)"
       }: medians (min–max) over ${
         f.implementations.map((i) => `${count(i)} ${i}`).join(" / ")
@@ -698,7 +742,7 @@ async function main(args: string[]): Promise<number> {
     }
   }
   const complete = f.implementations.every((i) => count(i) === f.runs);
-  return complete && failures.length === 0 ? 0 : 1;
+  return { ok: complete && failures.length === 0, doc };
 }
 
 if (import.meta.main) {

@@ -461,6 +461,16 @@ export class FakeKernel {
     return rec !== undefined && (this.#promote.get(rec.link.index) ?? false);
   }
 
+  /**
+   * Marks an IPv6 address as the kernel does when duplicate address
+   * detection failed (IFA_F_DADFAILED | IFA_F_TENTATIVE): not usable.
+   */
+  markDadFailed(address: string): void {
+    const r = this.#addrs.find((x) => x.address.address === address);
+    if (!r) throw new Error(`${this.name}: no address ${address}`);
+    r.address = { ...r.address, flags: r.address.flags | 0x48 };
+  }
+
   /** Removes an address by hand (`ip addr del`). */
   removeAddress(address: string): void {
     const r = this.#addrs.find((x) => x.address.address === address);
@@ -713,7 +723,9 @@ export class FakeKernel {
       ...r.address,
       validLft,
       preferredLft,
-      flags: (r.address.flags & SECONDARY) | (validLft === FOREVER ? 0x80 : 0),
+      // Like the kernel: a replace keeps IFA_F_DADFAILED | IFA_F_TENTATIVE.
+      flags: (r.address.flags & (SECONDARY | 0x48)) |
+        (validLft === FOREVER ? 0x80 : 0),
     };
     r.expiresAt = validLft === FOREVER
       ? null

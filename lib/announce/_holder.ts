@@ -21,7 +21,12 @@
  */
 import { type Clock, systemClock } from "../clock/mod.ts";
 import type { Cidr } from "../ip/mod.ts";
-import type { Address, AddressOps } from "../netlink/mod.ts";
+import {
+  type Address,
+  type AddressOps,
+  IFA_F_DADFAILED,
+  IFA_F_TENTATIVE,
+} from "../netlink/mod.ts";
 import { type Logger, silentLogger } from "../observe/mod.ts";
 import { secondariesOfVip, vipEntries } from "./_addresses.ts";
 import {
@@ -187,6 +192,7 @@ export class VipHolder implements AsyncDisposable {
       this.#held = true;
       try {
         await this.#write();
+        if (this.#o.vip.family === 6) await this.#unlessDadFailed();
       } catch (err) {
         this.#held = false;
         throw err;
@@ -209,6 +215,37 @@ export class VipHolder implements AsyncDisposable {
         );
       }
     });
+  }
+
+  /**
+   * An IPv6 VIP is added with `nodad`, so the kernel never runs duplicate
+   * address detection on it. But an address already there (added by hand
+   * without `nodad`, and another host answered its DAD probe) stays
+   * `dadfailed tentative` through a replace, and a tentative address
+   * receives nothing: delete it and add it again without DAD. If even that
+   * leaves it unusable, fail the claim (the election steps out for a while).
+   */
+  async #unlessDadFailed(): Promise<void> {
+    const unusable = async () => {
+      const a = (await this.#addresses()).find((x) =>
+        x.address === this.#o.vip.address
+      );
+      return a !== undefined &&
+        (a.flags & (IFA_F_DADFAILED | IFA_F_TENTATIVE)) !== 0;
+    };
+    if (!(await unusable())) return;
+    this.#log.warn(
+      "the kernel had the VIP marked dadfailed/tentative (added before without nodad, and another host " +
+        "answered its duplicate address detection): adding it again without DAD",
+      { vip: this.description },
+    );
+    await this.#delete();
+    await this.#write();
+    if (await unusable()) {
+      throw new Error(
+        `the VIP ${this.description} stays dadfailed/tentative: is another host on the link using it?`,
+      );
+    }
   }
 
   /**

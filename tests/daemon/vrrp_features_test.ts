@@ -558,3 +558,33 @@ Deno.test("in process: /status shows the handoff and both VIP families", () =>
     ]]);
     await stopAll(clock, [a]);
   }));
+
+Deno.test("in process: an IPv6 VIP the kernel had marked dadfailed is added again without DAD", async () => {
+  const clock = new FakeClock();
+  const k = new FakeKernel(clock, "node1");
+  k.addLink("lo");
+  k.addLink("eth0");
+  k.addAddress("eth0", "fe80::1/64");
+  k.addAddress("eth0", "fd00:62::1/64");
+  // Someone added the VIP by hand without nodad, and DAD failed.
+  const a = await startNode({
+    clock,
+    name: "node1",
+    ip: "fe80::1",
+    priority: 150,
+    kernel: k,
+    flags: { vip: `${VIP6}/64` },
+  });
+  await clock.advance(50);
+  k.addAddress("eth0", `${VIP6}/64`);
+  k.markDadFailed(VIP6);
+  await clock.until("master", () => a.logged(/VRRP backup -> master/));
+  await clock.advance(100);
+  assert.ok(
+    a.logged(/marked dadfailed\/tentative .* adding it again without DAD/),
+    a.lines.join("\n"),
+  );
+  assert.equal(k.address(VIP6)!.flags & 0x48, 0, "usable now");
+  assert.equal(k.address(VIP6)!.preferredLft, 0);
+  await stopAll(clock, [a]);
+});
