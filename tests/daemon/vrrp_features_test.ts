@@ -4,6 +4,7 @@
  * replayed adverts), and the planned handoff over the control channel.
  */
 import assert from "node:assert/strict";
+import { ConfigError } from "../../lib/config/mod.ts";
 import { controlRequest } from "../../lib/control/mod.ts";
 import type { StatusDocument } from "../../lib/daemon/mod.ts";
 import { encodeAdvertisement, type VrrpDatagram } from "../../lib/vrrp/mod.ts";
@@ -587,4 +588,31 @@ Deno.test("in process: an IPv6 VIP the kernel had marked dadfailed is added agai
   assert.equal(k.address(VIP6)!.flags & 0x48, 0, "usable now");
   assert.equal(k.address(VIP6)!.preferredLft, 0);
   await stopAll(clock, [a]);
+});
+
+Deno.test("in process: a key file that cannot be used stops the start as a configuration error", async () => {
+  const clock = new FakeClock();
+  const short = await keyFile("hex:0011");
+  try {
+    const a = await startNode({
+      clock,
+      name: "node1",
+      ip: "10.62.0.1",
+      priority: 150,
+      flags: {
+        "election.vrrp.auth.keys": ["1:/nonexistent/key", `2:${short}`],
+        "election.vrrp.auth.active_key": "1",
+      },
+    });
+    const err = await a.done.then(() => undefined, (e) => e);
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match(
+      err.message,
+      /election\.vrrp\.auth\.keys: key 1 \(\/nonexistent\/key\): cannot read the key file: no such file/,
+    );
+    assert.match(err.message, /key 2 .*holds a 2-byte key/);
+    assert.equal(a.kernel.vrrpSocketsOpen, 0);
+  } finally {
+    await Deno.remove(short);
+  }
 });
