@@ -151,6 +151,29 @@ async function keyFile(text = KEY_HEX): Promise<string> {
   return path;
 }
 
+/** node1 (150) and node2 (100), both signing with the key in `key`. */
+async function signedPair(
+  clock: FakeClock,
+  segment: FakeSegment,
+  key: string,
+): Promise<Node[]> {
+  const flags = { "election.vrrp.auth.keys": [`1:${key}`] };
+  const nodes: Node[] = [];
+  for (const [host, priority] of [[1, 150], [2, 100]]) {
+    nodes.push(
+      await startNode({
+        clock,
+        segment,
+        name: `node${host}`,
+        ip: `10.62.0.${host}`,
+        priority,
+        flags,
+      }),
+    );
+  }
+  return nodes;
+}
+
 /** Datagrams a listener on the segment hears (a sniffer). */
 function sniff(clock: FakeClock, segment: FakeSegment): VrrpDatagram[] {
   const k = new FakeKernel(clock, "sniffer");
@@ -188,24 +211,8 @@ Deno.test("in process: with authentication, an injector's priority-254 adverts m
   const key = await keyFile();
   try {
     const seen = sniff(clock, segment);
-    const flags = { "election.vrrp.auth.keys": [`1:${key}`] };
-    const a = await startNode({
-      clock,
-      segment,
-      name: "node1",
-      ip: "10.62.0.1",
-      priority: 150,
-      flags,
-    });
-    const b = await startNode({
-      clock,
-      segment,
-      name: "node2",
-      ip: "10.62.0.2",
-      priority: 100,
-      flags,
-    });
-    const nodes = [a, b];
+    const nodes = await signedPair(clock, segment, key);
+    const [a, b] = nodes;
     await clock.until("node1 master", () => holders(nodes).join() === "node1");
     assert.ok(
       a.logged(/auth="enforce, key 1 \(of 1\), anti-replay time"/),
@@ -262,24 +269,8 @@ Deno.test("in process: replayed signed adverts do not hold a backup off after th
   const key = await keyFile();
   try {
     const seen = sniff(clock, segment);
-    const flags = { "election.vrrp.auth.keys": [`1:${key}`] };
-    const a = await startNode({
-      clock,
-      segment,
-      name: "node1",
-      ip: "10.62.0.1",
-      priority: 150,
-      flags,
-    });
-    const b = await startNode({
-      clock,
-      segment,
-      name: "node2",
-      ip: "10.62.0.2",
-      priority: 100,
-      flags,
-    });
-    const nodes = [a, b];
+    const nodes = await signedPair(clock, segment, key);
+    const [a, b] = nodes;
     await clock.until("node1 master", () => holders(nodes).join() === "node1");
     await clock.advance(1000);
     const captured = seen.filter((d) => d instanceof Uint8Array && d[15] === 1 // from 10.62.0.1

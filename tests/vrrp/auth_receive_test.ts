@@ -53,26 +53,8 @@ const SRC = [10, 201, 0, 11];
 const GROUP = [224, 0, 0, 18];
 
 /** An attacker's packet: any PDU, a right VRRP checksum, any trailer. */
-function forge(pdu: Uint8Array, trailer: Uint8Array, ttl = 255): Uint8Array {
-  const body = [...pdu];
-  body[6] = body[7] = 0;
-  const len = body.length;
-  const sum = internetChecksum([[
-    ...SRC,
-    ...GROUP,
-    0,
-    112,
-    len >> 8,
-    len & 0xff,
-  ], body]);
-  body[6] = sum >> 8;
-  body[7] = sum & 0xff;
-  return ipv4Datagram({
-    src: "10.201.0.11",
-    dst: "224.0.0.18",
-    ttl,
-    payload: [...body, ...trailer],
-  });
+function forge(pdu: Uint8Array, trailer: Uint8Array): Uint8Array {
+  return forgeFrom(SRC, pdu, trailer);
 }
 
 /** The PDU with priority 254, as an injector would send it. */
