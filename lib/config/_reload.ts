@@ -55,6 +55,10 @@ function show(value: unknown, kind: string, secret: boolean): string {
   if (kind === "duration" && typeof value === "number") {
     return formatDuration(value);
   }
+  // One VIP reads as it is written (`vip: 10.0.0.100/24`); dual stack as a list.
+  if (kind === "cidr_list" && Array.isArray(value) && value.length === 1) {
+    return String(value[0]);
+  }
   return Array.isArray(value) ? `[${value.join(", ")}]` : String(value);
 }
 

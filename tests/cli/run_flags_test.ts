@@ -38,6 +38,7 @@ function everyField(): string[][] {
         out.push([`--${f.flag}`], [`--no-${f.flag}`]);
         break;
       case "list":
+      case "cidr_list":
         out.push([
           `--${f.flag}`,
           "10.0.0.12,10.0.0.13",

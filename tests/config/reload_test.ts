@@ -41,6 +41,16 @@ Deno.test("reload diff: live and restart-only changes, as an operator reads them
   );
 });
 
+Deno.test("reload diff: a second VIP (dual stack) shows the lists", async () => {
+  const changes = diffConfig(
+    await config({}),
+    await config({ vip: ["10.0.0.100/24", "fd00::100/64"] }),
+  );
+  assert.deepEqual(changes.map((c) => [formatChange(c), c.live]), [
+    ["vip: 10.0.0.100/24 -> [10.0.0.100/24, fd00::100/64]", false],
+  ]);
+});
+
 Deno.test("reload diff: a secret is never shown, only that it changed", async () => {
   const changes = diffConfig(
     await config({ "k8s.token": "old-secret-token-1234" }),
