@@ -218,30 +218,42 @@ export class VipHolder implements AsyncDisposable {
   }
 
   /**
+   * Whether the kernel marks the VIP `dadfailed` or `tentative` in `addrs`.
    * An IPv6 VIP is added with `nodad`, so the kernel never runs duplicate
-   * address detection on it. But an address already there (added by hand
-   * without `nodad`, and another host answered its DAD probe) stays
-   * `dadfailed tentative` through a replace, and a tentative address
-   * receives nothing: delete it and add it again without DAD. If even that
-   * leaves it unusable, fail the claim (the election steps out for a while).
+   * address detection on it; but the same address added by hand without
+   * `nodad` (before a claim, or re-added on a master behind ha-vip's back)
+   * keeps those flags through a replace, and a tentative address receives
+   * nothing.
    */
-  async #unlessDadFailed(): Promise<void> {
-    const unusable = async () => {
-      const a = (await this.#addresses()).find((x) =>
-        x.address === this.#o.vip.address
-      );
-      return a !== undefined &&
-        (a.flags & (IFA_F_DADFAILED | IFA_F_TENTATIVE)) !== 0;
-    };
-    if (!(await unusable())) return;
+  #dadStuck(addrs: readonly Address[]): boolean {
+    if (this.#o.vip.family !== 6) return false;
+    const a = vipEntries(this.#o.vip, addrs).find((x) =>
+      x.prefixLength === this.#o.vip.prefixLength
+    );
+    return a !== undefined &&
+      (a.flags & (IFA_F_DADFAILED | IFA_F_TENTATIVE)) !== 0;
+  }
+
+  #warnDadStuck(): void {
     this.#log.warn(
-      "the kernel had the VIP marked dadfailed/tentative (added before without nodad, and another host " +
-        "answered its duplicate address detection): adding it again without DAD",
+      "the kernel had the VIP marked dadfailed/tentative (added without nodad, by hand?): " +
+        "adding it again without DAD",
       { vip: this.description },
     );
-    await this.#delete();
+  }
+
+  /**
+   * After a claim's write: a VIP still marked by DAD is deleted and added
+   * again without DAD. If even that leaves it unusable, the claim fails
+   * (the election steps out for a while).
+   */
+  async #unlessDadFailed(): Promise<void> {
+    const addrs = await this.#addresses();
+    if (!this.#dadStuck(addrs)) return;
+    this.#warnDadStuck();
+    await this.#delete(addrs);
     await this.#write();
-    if (await unusable()) {
+    if (this.#dadStuck(await this.#addresses())) {
       throw new Error(
         `the VIP ${this.description} stays dadfailed/tentative: is another host on the link using it?`,
       );
@@ -252,7 +264,8 @@ export class VipHolder implements AsyncDisposable {
    * Resets the valid lifetime (every second while held, and at once when
    * the VIP was seen to vanish): re-adds a VIP deleted behind our back,
    * puts a VIP that became its subnet's primary back behind the node's
-   * address, and gives the VIP up when the guard says no.
+   * address, re-adds an IPv6 VIP that DAD marked without DAD, and gives
+   * the VIP up when the guard says no.
    */
   refresh(): Promise<void> {
     return this.#exclusive(async () => {
@@ -265,7 +278,10 @@ export class VipHolder implements AsyncDisposable {
           this.#o.onLost?.(why);
           return;
         }
-        if (secondariesOfVip(this.#o.vip, addrs).length > 0) {
+        if (this.#dadStuck(addrs)) {
+          this.#warnDadStuck();
+          await this.#delete(addrs);
+        } else if (secondariesOfVip(this.#o.vip, addrs).length > 0) {
           this.#log.warn(
             "the VIP had become its subnet's primary address; re-adding it behind the node's own",
             { vip: this.description },

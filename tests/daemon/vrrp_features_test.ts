@@ -449,7 +449,10 @@ Deno.test("in process: ha-vip handoff moves the VIP make-before-break and keeps 
       logs(nodes),
     );
     assert.ok(
-      a.logged(/VRRP master -> yielding: health not ready: planned handoff/),
+      a.logged(
+        /VRRP master -> yielding: planned handoff \(uid \d+, pid \d+\) for 10m/,
+      ),
+      logs(nodes),
     );
     watch[Symbol.dispose]();
     assert.equal(gap, false, "no moment without a holder while handing over");
@@ -551,14 +554,17 @@ Deno.test("in process: /status shows the handoff and both VIP families", () =>
     await stopAll(clock, [a]);
   }));
 
-Deno.test("in process: an IPv6 VIP the kernel had marked dadfailed is added again without DAD", async () => {
+Deno.test("in process: a held IPv6 VIP that DAD marked is added again without DAD", async () => {
+  // A VIP added by hand on a backup is removed at once (issue 7), and at
+  // start one without ha-vip's marks is refused: what is left is the
+  // master's VIP re-added by hand without nodad (so DAD runs, and fails
+  // while another host answers for it). The next refresh repairs it.
   const clock = new FakeClock();
   const k = new FakeKernel(clock, "node1");
   k.addLink("lo");
   k.addLink("eth0");
   k.addAddress("eth0", "fe80::1/64");
   k.addAddress("eth0", "fd00:62::1/64");
-  // Someone added the VIP by hand without nodad, and DAD failed.
   const a = await startNode({
     clock,
     name: "node1",
@@ -567,17 +573,16 @@ Deno.test("in process: an IPv6 VIP the kernel had marked dadfailed is added agai
     kernel: k,
     flags: { vip: `${VIP6}/64` },
   });
-  await clock.advance(50);
-  k.addAddress("eth0", `${VIP6}/64`);
+  await clock.until("master", () => holdersOf([a], VIP6).length === 1);
   k.markDadFailed(VIP6);
-  await clock.until("master", () => a.logged(/VRRP backup -> master/));
-  await clock.advance(100);
+  await clock.advance(1100);
   assert.ok(
     a.logged(/marked dadfailed\/tentative .* adding it again without DAD/),
     a.lines.join("\n"),
   );
   assert.equal(k.address(VIP6)!.flags & 0x48, 0, "usable now");
   assert.equal(k.address(VIP6)!.preferredLft, 0);
+  assert.deepEqual(holdersOf([a], VIP6), ["node1"]);
   await stopAll(clock, [a]);
 });
 
