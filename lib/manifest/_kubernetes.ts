@@ -88,6 +88,26 @@ function parent(path: string): string {
   return i <= 0 ? "/" : path.slice(0, i);
 }
 
+/**
+ * The control channel's folder (`/run/ha-vip`) as a small in-memory
+ * volume: the root file system is read-only, and without it `ha-vip
+ * handoff` could not reach the daemon. Run it in the pod (`kubectl exec`,
+ * or `crictl exec` while the API server is down): the exec'd process is
+ * the image's user, whom the daemon serves. Nothing without the channel.
+ */
+function controlVolume(
+  config: Config,
+): { volumes: IVolume[]; mounts: IVolumeMount[] } {
+  if (config.control.socket === "off") return { volumes: [], mounts: [] };
+  return {
+    volumes: [{
+      name: "run",
+      emptyDir: { medium: "Memory", sizeLimit: "1Mi" },
+    }],
+    mounts: [{ name: "run", mountPath: parent(config.control.socket) }],
+  };
+}
+
 /** The static pod for /etc/kubernetes/manifests/ha-vip.yaml. */
 export function staticPod(
   config: Config,
@@ -128,6 +148,9 @@ export function staticPod(
     });
     mounts.push({ name: "token", mountPath: dir, readOnly: true });
   }
+  const control = controlVolume(config);
+  volumes.push(...control.volumes);
+  mounts.push(...control.mounts);
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -165,6 +188,7 @@ export function daemonSet(
   );
   if (config.k8s.enabled) args.push("--in-cluster");
   const selector = { "app.kubernetes.io/name": "ha-vip" };
+  const control = controlVolume(config);
   return {
     apiVersion: "apps/v1",
     kind: "DaemonSet",
@@ -197,7 +221,8 @@ export function daemonSet(
               effect: "NoSchedule",
             },
           ],
-          containers: [container(image, args, [])],
+          containers: [container(image, args, control.mounts)],
+          ...(control.volumes.length > 0 ? { volumes: control.volumes } : {}),
         },
       },
     },

@@ -46,6 +46,13 @@ const FLAGS = [
   "2s",
 ];
 
+/** The control channel's folder in a pod (the root file system is read-only). */
+const RUN_VOLUME = {
+  name: "run",
+  emptyDir: { medium: "Memory", sizeLimit: "1Mi" },
+};
+const RUN_MOUNT = { name: "run", mountPath: "/run/ha-vip" };
+
 /** `ha-vip manifest kind flags`, parsed and validated against the schemas. */
 async function objects(kind: string, flags: string[]): Promise<Obj[]> {
   const r = await runCli(["manifest", kind, ...flags]);
@@ -110,12 +117,12 @@ Deno.test("static pod: host network, NET_ADMIN and NET_RAW only, the CA file rea
   assert.deepEqual(pod.spec.volumes, [{
     name: "ca-cert",
     hostPath: { path: "/etc/kubernetes/pki/ca.crt", type: "File" },
-  }]);
+  }, RUN_VOLUME]);
   assert.deepEqual(c.volumeMounts, [{
     name: "ca-cert",
     mountPath: "/etc/kubernetes/pki/ca.crt",
     readOnly: true,
-  }]);
+  }, RUN_MOUNT]);
   // The container's arguments are the flags (plus kubeadm's CA): the
   // configuration they give is the one `check` gives for the flags.
   assert.equal(c.args[0], "run");
@@ -133,14 +140,48 @@ Deno.test("static pod: a token file's folder is mounted (created if missing), ne
     "--ca-cert",
     "/etc/kubernetes/pki/ca.crt",
   ]);
-  const paths = pod.spec.volumes.map((v: Obj) => v.hostPath);
+  const paths = pod.spec.volumes.map((v: Obj) => v.hostPath).filter(Boolean);
   assert.deepEqual(paths, [
     { path: "/etc/kubernetes/pki/ca.crt", type: "File" },
     { path: "/etc/ha-vip", type: "DirectoryOrCreate" },
   ]);
-  assert.ok(
-    pod.spec.containers[0].volumeMounts.every((m: Obj) => m.readOnly === true),
+  // Only the control channel's in-memory folder is writable.
+  assert.deepEqual(
+    pod.spec.containers[0].volumeMounts.filter((m: Obj) => !m.readOnly),
+    [RUN_MOUNT],
   );
+});
+
+Deno.test("static pod and daemonset: the control channel's folder is an in-memory volume (ha-vip handoff by exec); none when off", async () => {
+  const [pod] = await objects("static-pod", FLAGS);
+  assert.deepEqual(pod.spec.volumes.at(-1), RUN_VOLUME);
+  assert.deepEqual(pod.spec.containers[0].volumeMounts.at(-1), RUN_MOUNT);
+  const [ds] = await objects("daemonset", FLAGS.slice(0, 4));
+  assert.deepEqual(ds.spec.template.spec.volumes, [RUN_VOLUME]);
+  assert.deepEqual(ds.spec.template.spec.containers[0].volumeMounts, [
+    RUN_MOUNT,
+  ]);
+  const [moved] = await objects("static-pod", [
+    ...FLAGS,
+    "--control-socket",
+    "/run/ha-vip-2/ctl.sock",
+  ]);
+  assert.equal(
+    moved.spec.containers[0].volumeMounts.at(-1).mountPath,
+    "/run/ha-vip-2",
+  );
+  for (const kind of ["static-pod", "daemonset"]) {
+    const [o] = await objects(kind, [
+      ...FLAGS.slice(0, 4),
+      "--control-socket",
+      "off",
+    ]);
+    const spec = o.spec.template?.spec ?? o.spec;
+    assert.ok(
+      !(spec.volumes ?? []).some((v: Obj) => v.name === "run"),
+      kind,
+    );
+  }
 });
 
 Deno.test("daemonset: control-plane nodes, service account, in-cluster credentials, says it cannot bootstrap", async () => {
