@@ -163,7 +163,51 @@ export async function startNode(o: NodeOptions): Promise<Node> {
 
 /** The nodes that hold the VIP in their kernel right now. */
 export function holders(nodes: Node[]): string[] {
-  return nodes.filter((n) => n.kernel.hasAddress(VIP)).map((n) => n.name);
+  return holdersOf(nodes, VIP);
+}
+
+/** The nodes whose interface has `vip` (dual stack: either VIP). */
+export function holdersOf(nodes: Node[], vip: string): string[] {
+  return nodes.filter((n) => n.kernel.hasAddress(vip)).map((n) => n.name);
+}
+
+/** SIGTERM, then a second signal, then each daemon must exit 0. */
+export async function stopAll(clock: FakeClock, nodes: Node[]): Promise<void> {
+  for (const n of nodes) n.stop();
+  for (const n of nodes) n.stop();
+  await clock.advance(1000);
+  for (const n of nodes) {
+    const status = await n.done;
+    if (status !== 0) {
+      throw new Error(`${n.name} exited ${status}\n${logs(nodes)}`);
+    }
+  }
+}
+
+/** A node with only a link-local IPv6 address (`fe80::<host>`) on eth0. */
+export function ipv6Kernel(
+  clock: FakeClock,
+  name: string,
+  host: number,
+  segment?: FakeSegment,
+): FakeKernel {
+  const kernel = new FakeKernel(clock, name);
+  kernel.addLink("lo");
+  kernel.addLink("eth0", { segment });
+  kernel.addAddress("eth0", `fe80::${host}/64`);
+  return kernel;
+}
+
+/** A node with `10.62.0.<host>/24` and `fe80::<host>/64` on eth0. */
+export function dualKernel(
+  clock: FakeClock,
+  name: string,
+  host: number,
+  segment?: FakeSegment,
+): FakeKernel {
+  const kernel = nodeKernel(clock, name, `10.62.0.${host}`, segment);
+  kernel.addAddress("eth0", `fe80::${host}/64`);
+  return kernel;
 }
 
 /** The log of every node, for failure messages. */

@@ -10,43 +10,26 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../lib/config/mod.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
-import { FakeKernel, FakeSegment } from "../../testing/fake_net.ts";
-import { logs, type Node, nodeKernel, startNode, VIP } from "./_inprocess.ts";
+import { FakeSegment } from "../../testing/fake_net.ts";
+import {
+  dualKernel,
+  holdersOf,
+  ipv6Kernel,
+  logs,
+  type Node,
+  startNode,
+  stopAll,
+  VIP,
+} from "./_inprocess.ts";
 
 const VIP6 = "fd00:62::100";
-
-function holdersOf(nodes: Node[], vip: string): string[] {
-  return nodes.filter((n) => n.kernel.hasAddress(vip)).map((n) => n.name);
-}
-
-async function stopAll(clock: FakeClock, nodes: Node[]): Promise<void> {
-  for (const n of nodes) n.stop();
-  for (const n of nodes) n.stop();
-  await clock.advance(1000);
-  for (const n of nodes) assert.equal(await n.done, 0, logs(nodes));
-}
-
-/** A node with only a link-local IPv6 address on eth0. */
-function ipv6Kernel(
-  clock: FakeClock,
-  name: string,
-  host: number,
-  segment: FakeSegment,
-): FakeKernel {
-  const k = new FakeKernel(clock, name);
-  k.addLink("lo");
-  k.addLink("eth0", { segment });
-  k.addAddress("eth0", `fe80::${host}/64`);
-  return k;
-}
 
 /** node1 (150) and node2 (100) with both VIPs (dual stack). */
 async function dualPair(clock: FakeClock): Promise<Node[]> {
   const segment = new FakeSegment();
   const nodes: Node[] = [];
   for (const [host, priority] of [[1, 150], [2, 100]]) {
-    const k = nodeKernel(clock, `node${host}`, `10.62.0.${host}`, segment);
-    k.addAddress("eth0", `fe80::${host}/64`);
+    const k = dualKernel(clock, `node${host}`, host, segment);
     nodes.push(
       await startNode({
         clock,

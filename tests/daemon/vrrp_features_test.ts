@@ -16,39 +16,19 @@ import {
   ipv4Datagram,
 } from "../../testing/fake_net.ts";
 import {
+  dualKernel,
   holders,
+  holdersOf,
+  ipv6Kernel,
   logs,
   type Node,
-  nodeKernel,
   startNode,
+  stopAll,
   VIP,
 } from "./_inprocess.ts";
 
 const VIP6 = "fd00:62::100";
 const KEY_HEX = "hex:" + "5a".repeat(32);
-
-function holdersOf(nodes: Node[], vip: string): string[] {
-  return nodes.filter((n) => n.kernel.hasAddress(vip)).map((n) => n.name);
-}
-
-async function stopAll(clock: FakeClock, nodes: Node[]): Promise<void> {
-  for (const n of nodes) n.stop();
-  for (const n of nodes) n.stop();
-  await clock.advance(1000);
-  for (const n of nodes) assert.equal(await n.done, 0, logs(nodes));
-}
-
-/** A node with an IPv4 address and a link-local IPv6 address on eth0. */
-function dualKernel(
-  clock: FakeClock,
-  name: string,
-  host: number,
-  segment: FakeSegment,
-): FakeKernel {
-  const k = nodeKernel(clock, name, `10.62.0.${host}`, segment);
-  k.addAddress("eth0", `fe80::${host}/64`);
-  return k;
-}
 
 Deno.test("in process: dual stack holds both VIPs on one node and moves them together", async () => {
   const clock = new FakeClock();
@@ -106,10 +86,7 @@ Deno.test("in process: IPv6 only, with unicast peers, elects and fails over", as
   const segment = new FakeSegment();
   const nodes: Node[] = [];
   for (const [host, peer, priority] of [[1, 2, 150], [2, 1, 100]]) {
-    const k = new FakeKernel(clock, `node${host}`);
-    k.addLink("lo");
-    k.addLink("eth0", { segment });
-    k.addAddress("eth0", `fe80::${host}/64`);
+    const k = ipv6Kernel(clock, `node${host}`, host, segment);
     nodes.push(
       await startNode({
         clock,
