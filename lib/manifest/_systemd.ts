@@ -90,7 +90,8 @@ Group=${HOST_PATHS.user}
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
 NoNewPrivileges=yes
-# Its lock lives in /run/ha-vip; nothing else is writable.
+# The control channel of ha-vip handoff lives in /run/ha-vip (the
+# instance lock is an abstract socket); nothing else is writable.
 RuntimeDirectory=ha-vip
 RuntimeDirectoryMode=0750
 UMask=0077
