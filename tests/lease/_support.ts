@@ -1,0 +1,145 @@
+/**
+ * Test helpers for the Lease machine: a fake-clock driver that keeps the
+ * actions it produced and answers requests, and Lease objects built
+ * independently of the codec under test.
+ */
+import {
+  type ApiResult,
+  createLeaseState,
+  type Lease,
+  type LeaseAction,
+  type LeaseEvent,
+  type LeaseMachineConfig,
+  type LeaseRecord,
+  type LeaseState,
+  step,
+} from "../../lib/lease/mod.ts";
+
+/** 15/10/2, the defaults. */
+export const BASE: LeaseMachineConfig = {
+  identity: "cp-1",
+  durationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  seed: 7,
+};
+
+/** Wall clock of the fake world: 2026-11-30T12:00:00Z + t (µs). */
+export const WALL0 = Date.UTC(2026, 10, 30, 12) * 1000;
+
+let rv = 100;
+
+/** A Lease object as the codec returns it. */
+export function lease(record: Partial<LeaseRecord>, name = "ha-vip"): Lease {
+  return {
+    name,
+    namespace: "kube-system",
+    resourceVersion: String(++rv),
+    record: {
+      holderIdentity: "",
+      leaseDurationSeconds: 15,
+      leaseTransitions: 0,
+      ...record,
+    },
+    metadata: { name, namespace: "kube-system", resourceVersion: String(rv) },
+  };
+}
+
+type Ev = LeaseEvent extends infer E
+  ? E extends LeaseEvent ? Omit<E, "nowMs"> : never
+  : never;
+
+/** Drives one machine with a fake clock. */
+export class Driver {
+  state: LeaseState;
+  now = 0;
+  /** Every action so far, with the time it was produced. */
+  log: { t: number; action: LeaseAction }[] = [];
+  #deadline: number | null = null;
+
+  constructor(config: Partial<LeaseMachineConfig> = {}) {
+    this.state = createLeaseState({ ...BASE, ...config });
+  }
+
+  /** Applies one event at time `t` (default now). */
+  at(t: number, event: Ev): LeaseAction[] {
+    this.now = t;
+    const r = step(
+      this.state,
+      { ...event, nowMs: t } as LeaseEvent,
+      WALL0 + t * 1000,
+    );
+    this.state = r.state;
+    this.#deadline = r.nextDeadlineMs;
+    for (const action of r.actions) this.log.push({ t, action });
+    return r.actions;
+  }
+
+  /** Applies an event now. */
+  do(event: Ev): LeaseAction[] {
+    return this.at(this.now, event);
+  }
+
+  /** Ticks at every deadline up to `t`, then sets the clock to `t`. */
+  advanceTo(t: number): LeaseAction[] {
+    const out: LeaseAction[] = [];
+    let guard = 0;
+    while (this.#deadline !== null && this.#deadline <= t) {
+      if (++guard > 10_000) throw new Error("deadline loop");
+      out.push(...this.at(this.#deadline, { type: "tick" }));
+    }
+    this.now = t;
+    return out;
+  }
+
+  /** Advances by `ms`. */
+  advance(ms: number): LeaseAction[] {
+    return this.advanceTo(this.now + ms);
+  }
+
+  /** The request in flight (asserts there is one). */
+  get pending() {
+    const f = this.state.inflight;
+    if (!f) throw new Error(`no request in flight (phase ${this.state.phase})`);
+    return f;
+  }
+
+  /** Answers the request in flight now. */
+  answer(result: ApiResult): LeaseAction[] {
+    return this.do({ type: "response", id: this.pending.id, result });
+  }
+
+  /** The time of the next tick, if any. */
+  get deadline(): number | null {
+    return this.#deadline;
+  }
+
+  /** The last request action (get/create/update) produced. */
+  lastRequest(): LeaseAction {
+    for (let i = this.log.length - 1; i >= 0; i--) {
+      const a = this.log[i].action;
+      if (a.type === "get" || a.type === "create" || a.type === "update") {
+        return a;
+      }
+    }
+    throw new Error("no request yet");
+  }
+}
+
+/** The action types, for compact assertions. */
+export function types(actions: LeaseAction[]): string[] {
+  return actions.filter((a) => a.type !== "log").map((a) =>
+    a.type === "stateChange" ? `${a.from}->${a.to}` : a.type
+  );
+}
+
+/** A started machine, eligible unless said otherwise, its first GET pending. */
+export function started(
+  config: Partial<LeaseMachineConfig> = {},
+  eligible = true,
+): Driver {
+  const d = new Driver(config);
+  d.at(0, { type: "eligibility", eligible });
+  d.at(0, { type: "start" });
+  return d;
+}
