@@ -226,7 +226,7 @@ export const FIELDS: readonly FieldSpec[] = [
     max: 600_000,
     default: "15s",
     description:
-      "How long a Lease holds without renewal before others may take it.",
+      "How long a Lease holds without renewal before others may take it (leaseDurationSeconds: whole seconds). The holder's VIP lifetime is derived from it: 12s at 15s.",
   },
   {
     path: "election.lease.renew_deadline",
@@ -236,7 +236,7 @@ export const FIELDS: readonly FieldSpec[] = [
     max: 600_000,
     default: "10s",
     description:
-      "The holder gives the VIP up if it could not renew for this long (must be < duration).",
+      "The holder gives the VIP up if it could not renew for this long (must be < duration and > 1.2 × retry_period).",
   },
   {
     path: "election.lease.retry_period",
@@ -246,7 +246,7 @@ export const FIELDS: readonly FieldSpec[] = [
     max: 60_000,
     default: "2s",
     description:
-      "Time between Lease acquire/renew attempts (must be < renew_deadline).",
+      "Time between renewals; followers try every 1–2.2 × this (client-go's jitter). Must be < renew_deadline / 1.2.",
   },
   {
     path: "health.url",
@@ -383,9 +383,9 @@ export const FIELDS: readonly FieldSpec[] = [
     min: 2000,
     max: 3_600_000,
     defaultText:
-      "3 × advert_interval + 1s, rounded up to whole seconds (4s with 1s adverts; 2s at least)",
+      "vrrp: 3 × advert_interval + 1s, rounded up to whole seconds (4s with 1s adverts; 2s at least); lease: the fenced lifetime of election.lease.duration (12s at 15s)",
     description:
-      "Valid lifetime of the VIP address, refreshed every second while holding: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds. The default ends a crashed node's VIP shortly after a backup has taken over.",
+      "Valid lifetime of the VIP address: if ha-vip dies or hangs, the kernel removes the VIP by itself. Whole seconds. vrrp: refreshed every second while master; the default ends a crashed node's VIP shortly after a backup has taken over. lease: refreshed only after a successful renewal and always gone before another node may take the lease; a value here can only shorten it.",
   },
   {
     path: "control.socket",

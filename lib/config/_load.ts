@@ -4,6 +4,7 @@
  * problem is reported at once, or a complete configuration comes back.
  */
 import type { Alias, Pair, Scalar, YAMLSeq } from "yaml";
+import { fencingPlan } from "../lease/mod.ts";
 import { REDACTED } from "../observe/mod.ts";
 import { parseIpv4 } from "./_address.ts";
 import { formatDuration } from "./_duration.ts";
@@ -657,13 +658,29 @@ function fillComputedDefaults(
   origins: Record<string, string>,
 ): void {
   if (config.announce.vip_lifetime === undefined) {
-    // Just past the backups' takeover time (3 intervals + skew < 3 intervals
-    // + 1 s): a crashed node's VIP lingers briefly, and never with a gap.
-    config.announce.vip_lifetime = autoVipLifetime(
-      config.election.vrrp.advert_interval,
-    );
-    origins["announce.vip_lifetime"] =
-      "default (from election.vrrp.advert_interval)";
+    if (config.election.mode === "lease") {
+      // As long as fencing allows: the VIP must be gone before another node
+      // may take the lease (lib/lease/fencing.ts).
+      const plan = fencingPlan({
+        durationMs: config.election.lease.duration,
+        renewDeadlineMs: config.election.lease.renew_deadline,
+        retryPeriodMs: config.election.lease.retry_period,
+      });
+      config.announce.vip_lifetime = "error" in plan
+        ? 0
+        : plan.lifetimeS * 1000;
+      origins["announce.vip_lifetime"] =
+        "default (fenced lifetime from election.lease.duration)";
+    } else {
+      // Just past the backups' takeover time (3 intervals + skew < 3
+      // intervals + 1 s): a crashed node's VIP lingers briefly, and never
+      // with a gap.
+      config.announce.vip_lifetime = autoVipLifetime(
+        config.election.vrrp.advert_interval,
+      );
+      origins["announce.vip_lifetime"] =
+        "default (from election.vrrp.advert_interval)";
+    }
   }
   if (config.health.url === undefined) {
     config.health.url = config.k8s.in_cluster

@@ -20,6 +20,7 @@ import {
   FIELDS,
   type FieldSpec,
 } from "./_fields.ts";
+import { fencingPlan, JITTER_FACTOR } from "../lease/mod.ts";
 import { vrrpChecks } from "./_vrrp.ts";
 
 /** The validated configuration. Durations are milliseconds. */
@@ -463,19 +464,7 @@ function checkLease(
       }), or two holders could overlap`,
     );
   }
-  if (
-    num(lease.retry_period) && num(lease.renew_deadline) &&
-    lease.retry_period >= lease.renew_deadline
-  ) {
-    issue(
-      "election.lease.retry_period",
-      `${
-        formatDuration(lease.retry_period)
-      } must be shorter than election.lease.renew_deadline (${
-        formatDuration(lease.renew_deadline)
-      })`,
-    );
-  }
+  leaseTimingChecks(c, issue);
   if (c?.election?.mode === "lease") {
     // The shape is in the schema so configs stay valid when it arrives.
     issue(
@@ -555,6 +544,74 @@ function tokenProblem(token: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The lease timing: client-go's `duration > renew_deadline > 1.2 ×
+ * retry_period` (the holder must be able to retry, jittered, before it
+ * gives up, and give up before anyone may take over), whole seconds for
+ * `leaseDurationSeconds`, and a duration long enough for a fenced VIP
+ * lifetime (lib/lease/fencing.ts). In lease mode an explicit
+ * `announce.vip_lifetime` may shorten the fenced lifetime, never lengthen
+ * it.
+ */
+function leaseTimingChecks(
+  c: Loose,
+  issue: (path: string, message: string) => void,
+): void {
+  const num = (v: unknown): v is number => typeof v === "number";
+  const lease = c?.election?.lease ?? {};
+  const { duration, renew_deadline: renew, retry_period: retry } = lease;
+  if (num(retry) && num(renew) && renew <= JITTER_FACTOR * retry) {
+    issue(
+      "election.lease.renew_deadline",
+      `${
+        formatDuration(renew)
+      } must be longer than ${JITTER_FACTOR} × election.lease.retry_period (${
+        formatDuration(retry)
+      }) = ${
+        formatDuration(Math.ceil(JITTER_FACTOR * retry))
+      }, so the holder can retry (client-go's jittered period) before it gives up; shorten retry_period or lengthen renew_deadline`,
+    );
+  }
+  if (num(duration) && duration % 1000 !== 0) {
+    issue(
+      "election.lease.duration",
+      `${
+        formatDuration(duration)
+      } is not whole seconds (the Lease's leaseDurationSeconds is a whole number); use e.g. ${
+        formatDuration(Math.max(1000, Math.round(duration / 1000) * 1000))
+      }`,
+    );
+    return;
+  }
+  if (!num(duration) || !num(retry)) return;
+  const plan = fencingPlan({
+    durationMs: duration,
+    renewDeadlineMs: num(renew) ? renew : duration - 1,
+    retryPeriodMs: retry,
+  });
+  if ("error" in plan) {
+    issue(
+      "election.lease.duration",
+      `${formatDuration(duration)} ${plan.error}`,
+    );
+    return;
+  }
+  const lifetime = c?.announce?.vip_lifetime;
+  if (
+    c?.election?.mode === "lease" && num(lifetime) &&
+    lifetime > plan.lifetimeS * 1000
+  ) {
+    issue(
+      "announce.vip_lifetime",
+      `${
+        formatDuration(lifetime)
+      } is longer than the ${plan.lifetimeS}s the VIP may live in lease mode with election.lease.duration ${
+        formatDuration(duration)
+      } (it must expire before another node may take the lease); leave it unset or use at most ${plan.lifetimeS}s`,
+    );
+  }
 }
 
 /**
