@@ -25,6 +25,7 @@ import {
   statusResponse,
   textResponse,
 } from "./api_http.ts";
+import { discoveryRoutes } from "./api_discovery.ts";
 import { leaseRoutes } from "./api_leases.ts";
 import { testPki } from "./pki.ts";
 
@@ -119,7 +120,7 @@ export interface SimApiServerOptions {
   failing?: string[];
   /** Delay before every API response, ms (Infinity: until changed). */
   delayMs?: number;
-  /** Resource routes; default the Leases of a fresh store ({@link leaseRoutes}). */
+  /** Resource routes; default the Leases of a fresh store ({@link leaseRoutes}) and discovery. */
   routes?: RouteSet[];
 }
 
@@ -202,7 +203,7 @@ export class SimApiServer {
     this.#failing = new Set(options.failing ?? []);
     this.#delayMs = options.delayMs ?? 0;
     this.#addHealthRoutes();
-    this.#routeSets = options.routes ?? [leaseRoutes()];
+    this.#routeSets = options.routes ?? [leaseRoutes(), discoveryRoutes()];
     for (const set of this.#routeSets) set.install(this);
   }
 
@@ -284,6 +285,16 @@ export class SimApiServer {
   /** All checks pass. */
   setReady(): void {
     this.#failing.clear();
+  }
+
+  /** The failing checks now (a `HealthTarget` of `watchStoreHealth`). */
+  failingChecks(): string[] {
+    return [...this.#failing];
+  }
+
+  /** Exactly these checks fail (`[]`: ready). */
+  setFailingChecks(checks: string[]): void {
+    this.#failing = new Set(checks);
   }
 
   /** These checks fail (default etcd). */

@@ -13,12 +13,21 @@
  * @module
  */
 
+import { discoveryRoutes } from "./api_discovery.ts";
 import { jsonResponse } from "./api_http.ts";
+import { leaseRoutes } from "./api_leases.ts";
 import {
   type AnonymousMode,
+  type ControlCommand,
   SimApiServer,
   type TokenPolicy,
 } from "./api_server.ts";
+import {
+  MemoryStore,
+  RemoteStore,
+  StoreLink,
+  watchStoreHealth,
+} from "./api_store.ts";
 import { loadOrGeneratePki } from "./pki.ts";
 
 const USAGE = `simulated kube-apiserver for ha-vip tests and labs
@@ -35,6 +44,15 @@ usage: deno run -A testing/api_server_main.ts [flags]
   --token T                a token with full access (user "admin"; repeatable)
   --forbidden-token T      a token that authenticates but may access nothing
   --reader-token T         a token allowed /readyz /livez /healthz only
+  --lease-token T          user system:serviceaccount:kube-system:ha-vip: the
+                           health endpoints, and get/create/update on leases
+                           (the RBAC of \`ha-vip manifest rbac\`)
+  --store-url URL          the shared store (testing/api_store_main.ts) every
+                           node's server uses; default: a store of its own
+  --store-fail-ms N        an operation over a cut store link fails after N ms
+                           (default 1000)
+  --store-unready-ms N     /readyz fails etcd once the store has been out of
+                           reach this long (default 2000)
   --anonymous MODE         allow (default) | unauthorized | forbidden
   --unready CHECKS         start unready, CHECKS comma-separated (e.g. etcd)
   --delay-ms N             delay every API response
@@ -49,7 +67,8 @@ control endpoint (plain HTTP):
   POST /delay?ms=N                    delay responses (ms=inf: stall)
   POST /refuse  |  POST /accept       close / reopen the API listener
   POST /anonymous?mode=MODE
-  POST /control  (JSON body)          {"failing":[],"delayMs":0,"listening":true,...}
+  POST /store?connected=false|true    cut / restore this server's link to the store
+  POST /control  (JSON body)          {"failing":[],"delayMs":0,"listening":true,"store":false,...}
   POST /shutdown
 
 prints one JSON line {"event":"listening",...} when up; SIGTERM/SIGINT stop it.`;
@@ -77,13 +96,36 @@ function parseArgs(args: string[]): Map<string, string[]> {
   return flags;
 }
 
+/** A control command of the standalone server: the server's, and its store link. */
+type MainControl = ControlCommand & {
+  /** false: this server's link to the store is cut (its "etcd" partitioned away). */
+  store?: boolean;
+};
+
+/** The running server and its link to the store. */
+interface Running {
+  server: SimApiServer;
+  link: StoreLink;
+}
+
+async function applyControl(r: Running, cmd: MainControl): Promise<void> {
+  const { store, ...rest } = cmd;
+  if (store !== undefined) r.link.setConnected(store);
+  await r.server.control(rest);
+}
+
+function stateOf(r: Running): Record<string, unknown> {
+  return { ...r.server.state(), store: r.link.connected };
+}
+
 function controlHandler(
-  server: SimApiServer,
+  r: Running,
   shutdown: () => void,
 ): (req: Request) => Promise<Response> {
+  const server = r.server;
   return async (req) => {
     const url = new URL(req.url);
-    const ok = () => jsonResponse(200, server.state());
+    const ok = () => jsonResponse(200, stateOf(r));
     const q = url.searchParams;
     try {
       if (req.method === "GET" && url.pathname === "/state") return ok();
@@ -113,8 +155,11 @@ function controlHandler(
         case "/anonymous":
           server.setAnonymous((q.get("mode") ?? "allow") as AnonymousMode);
           return ok();
+        case "/store":
+          r.link.setConnected(q.get("connected") !== "false");
+          return ok();
         case "/control":
-          await server.control(await req.json());
+          await applyControl(r, await req.json());
           return ok();
         case "/shutdown":
           setTimeout(shutdown, 0);
@@ -140,12 +185,28 @@ function tokensOf(flags: Flags): Record<string, TokenPolicy> {
   }
   for (const t of flags.get("reader-token") ?? []) {
     tokens[t] = {
-      user: "system:serviceaccount:kube-system:ha-vip",
+      user: HA_VIP_USER,
       allow: ["/readyz", "/livez", "/healthz"],
+    };
+  }
+  for (const t of flags.get("lease-token") ?? []) {
+    tokens[t] = {
+      user: HA_VIP_USER,
+      allow: [
+        "/readyz",
+        "/readyz/*",
+        "/livez",
+        "/livez/*",
+        "/healthz",
+        "/apis/coordination.k8s.io/v1/namespaces/*",
+      ],
     };
   }
   return tokens;
 }
+
+/** The service account ha-vip runs as; its lease verbs are RBAC's. */
+const HA_VIP_USER = "system:serviceaccount:kube-system:ha-vip";
 
 /** Starts the API server from the flags; `caCertFile` for the listening line. */
 async function startServer(flags: Flags) {
@@ -161,6 +222,11 @@ async function startServer(flags: Flags) {
     });
   }
   const unready = one("unready");
+  const storeUrl = one("store-url");
+  const link = new StoreLink(
+    storeUrl ? new RemoteStore(storeUrl) : new MemoryStore(),
+    { failAfterMs: Number(one("store-fail-ms") ?? 1000) },
+  );
   const server = await SimApiServer.start({
     hostname: one("host") ?? "127.0.0.1",
     port: Number(one("port") ?? 6443),
@@ -171,17 +237,25 @@ async function startServer(flags: Flags) {
     anonymous: (one("anonymous") ?? "allow") as AnonymousMode,
     failing: unready ? unready.split(",").filter(Boolean) : [],
     delayMs: Number(one("delay-ms") ?? 0),
+    routes: [
+      leaseRoutes({
+        store: link,
+        rbac: { [HA_VIP_USER]: ["get", "create", "update"] },
+      }),
+      discoveryRoutes(),
+    ],
   });
-  return { server, caCertFile: pki?.caCertFile };
+  return { server, link, caCertFile: pki?.caCertFile };
 }
 
 /** The control endpoint (`--control-port`, -1: none); resolves its URL. */
 function serveControl(
   flags: Flags,
-  server: SimApiServer,
+  r: Running,
   shutdown: () => void,
   signal: AbortSignal,
 ): string | undefined {
+  const server = r.server;
   const one = (name: string) => flags.get(name)?.at(-1);
   const port = Number(one("control-port") ?? 0);
   if (port < 0) return undefined;
@@ -190,7 +264,7 @@ function serveControl(
     port,
     signal,
     onListen: () => {},
-  }, controlHandler(server, shutdown));
+  }, controlHandler(r, shutdown));
   const a = control.addr;
   return `http://${
     a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
@@ -200,7 +274,7 @@ function serveControl(
 /** Applies `path` (a JSON ControlCommand) whenever it changes, every 100 ms. */
 function pollControlFile(
   path: string,
-  server: SimApiServer,
+  r: Running,
   stopped: () => boolean,
 ): void {
   let last = "";
@@ -210,9 +284,9 @@ function pollControlFile(
       const text = await Deno.readTextFile(path);
       if (text !== last && text.trim() !== "") {
         last = text;
-        await server.control(JSON.parse(text));
+        await applyControl(r, JSON.parse(text));
         console.log(
-          JSON.stringify({ event: "control", state: server.state() }),
+          JSON.stringify({ event: "control", state: stateOf(r) }),
         );
       }
     } catch {
@@ -235,7 +309,8 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { server, caCertFile } = await startServer(flags);
+  const { server, link, caCertFile } = await startServer(flags);
+  const running: Running = { server, link };
   let stopped = false;
   const stopControl = new AbortController();
   const done = Promise.withResolvers<void>();
@@ -245,9 +320,18 @@ async function main(args: string[]): Promise<number> {
     stopControl.abort();
     server.close().then(() => done.resolve());
   };
-  const controlUrl = serveControl(flags, server, shutdown, stopControl.signal);
+  const controlUrl = serveControl(
+    flags,
+    running,
+    shutdown,
+    stopControl.signal,
+  );
   const controlFile = flags.get("control-file")?.at(-1);
-  if (controlFile) pollControlFile(controlFile, server, () => stopped);
+  if (controlFile) pollControlFile(controlFile, running, () => stopped);
+  watchStoreHealth(server, link, {
+    unreadyAfterMs: Number(flags.get("store-unready-ms")?.at(-1) ?? 2000),
+    signal: stopControl.signal,
+  });
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, shutdown);
   }

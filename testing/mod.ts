@@ -33,7 +33,28 @@ export {
   statusResponse,
   textResponse,
 } from "./api_http.ts";
-export { type Lease, leaseRoutes, LeaseStore } from "./api_leases.ts";
+export {
+  type Lease,
+  leaseRoutes,
+  type LeaseRoutesOptions,
+} from "./api_leases.ts";
+export { discoveryRoutes } from "./api_discovery.ts";
+export { kubeconfig, kubectl } from "./kubectl.ts";
+export {
+  type HealthTarget,
+  MemoryStore,
+  RemoteStore,
+  serveStore,
+  type Store,
+  STORE_CHECKS,
+  type StoredObject,
+  type StoreHealthOptions,
+  StoreLink,
+  type StoreLinkOptions,
+  StoreUnavailableError,
+  watchStoreHealth,
+  type WriteResult,
+} from "./api_store.ts";
 export {
   generatePki,
   kubeadmSans,

@@ -4,7 +4,7 @@ import { ApiClient, staticTokenSource } from "../../lib/k8s/mod.ts";
 import type { LeaseRecord } from "../../lib/lease/mod.ts";
 import {
   leaseRoutes,
-  LeaseStore,
+  MemoryStore,
   SimApiServer,
   testPki,
 } from "../../testing/mod.ts";
@@ -19,9 +19,9 @@ const RECORD: LeaseRecord = {
 
 async function setup(token = "lease-token") {
   const pki = await testPki();
-  const store = new LeaseStore();
+  const store = new MemoryStore();
   const server = await SimApiServer.start({
-    routes: [leaseRoutes(store)],
+    routes: [leaseRoutes({ store })],
     tokens: {
       "lease-token": {
         user: "system:serviceaccount:kube-system:ha-vip",
@@ -62,9 +62,11 @@ Deno.test("get 404, create, get, update over the resourceVersion, stale update 4
     if (created.kind !== "lease") return;
     assert.deepEqual(created.lease.record, RECORD);
     // What went over the wire: six fractional digits.
-    const stored = store.leases.get("kube-system/ha-vip")!;
-    assert.equal(stored.spec!.renewTime, "2026-11-30T12:00:00.123456Z");
-    assert.equal(stored.spec!.acquireTime, "2026-11-30T12:00:00.000001Z");
+    const stored =
+      (await store.get("coordination.k8s.io/leases/kube-system/ha-vip"))!;
+    const spec = stored.spec as Record<string, unknown>;
+    assert.equal(spec.renewTime, "2026-11-30T12:00:00.123456Z");
+    assert.equal(spec.acquireTime, "2026-11-30T12:00:00.000001Z");
     assert.equal(
       (await api.perform({ type: "create", id: 3, record: RECORD })).kind,
       "conflict",
