@@ -1,8 +1,8 @@
 /**
- * The `coordination.k8s.io/v1` Lease object and the `metav1.Status` error
- * body, decoded from untrusted API responses with a check of every field
- * used: bad input is a {@link LeaseDecodeError} naming the field, never a
- * crash or a silently wrong value.
+ * The `coordination.k8s.io/v1` Lease object, decoded from untrusted API
+ * responses with a check of every field used: bad input is a
+ * {@link LeaseDecodeError} naming the field, never a crash or a silently
+ * wrong value. (`metav1.Status` failures are lib/k8s's `HttpStatusError`.)
  */
 import {
   formatMicroTime,
@@ -243,38 +243,4 @@ export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
     a.acquireTime === b.acquireTime &&
     a.renewTime === b.renewTime &&
     a.leaseTransitions === b.leaseTransitions;
-}
-
-/** A `metav1.Status` (the body of API errors). */
-export interface Status {
-  /** `Success` or `Failure`. */
-  status?: string;
-  /** Machine-readable: `NotFound`, `Conflict`, `AlreadyExists`, `Forbidden`, ... */
-  reason?: string;
-  /** Human-readable. */
-  message?: string;
-  /** The HTTP status it accompanies. */
-  code?: number;
-}
-
-/**
- * Decodes a `metav1.Status` from a parsed JSON body; throws a
- * {@link LeaseDecodeError} naming the field when it is not one.
- */
-export function decodeStatus(body: unknown): Status {
-  if (!isObject(body)) fail("", `is ${show(body)}; expected a Status object`);
-  if (body.kind !== "Status") {
-    fail("kind", `is ${show(body.kind)}; expected "Status"`);
-  }
-  const out: Status = {};
-  for (const key of ["status", "reason", "message"] as const) {
-    const v = body[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== "string") fail(key, `is ${show(v)}; expected a string`);
-    out[key] = v;
-  }
-  if (body.code !== undefined && body.code !== null) {
-    out.code = int(body.code, "code", 0);
-  }
-  return out;
 }

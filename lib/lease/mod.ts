@@ -1,6 +1,6 @@
 /**
  * `coordination.k8s.io/v1` Lease election, pure: the Lease object codec
- * with `metav1.MicroTime` and `metav1.Status`, the fencing bound that keeps
+ * with `metav1.MicroTime`, the fencing bound that keeps
  * two holders' VIPs from ever overlapping, and client-go's leader election
  * as a state machine driven by time and API answers.
  *
@@ -18,7 +18,6 @@
 export {
   decodeLease,
   decodeLeaseSpec,
-  decodeStatus,
   encodeLease,
   encodeLeaseSpec,
   type Lease,
@@ -26,7 +25,6 @@ export {
   LeaseDecodeError,
   type LeaseRecord,
   sameRecord,
-  type Status,
 } from "./codec.ts";
 export {
   FENCING_ASSUMPTIONS,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   decodeLease,
-  decodeStatus,
   encodeLease,
   type Lease,
   LeaseDecodeError,
@@ -248,37 +247,4 @@ Deno.test("sameRecord compares every field of the record", () => {
     };
     assert.ok(!sameRecord(a, b), k);
   }
-});
-
-Deno.test("Status: the API server's 409 and 403 bodies; bad ones name the field", () => {
-  const conflict = {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message:
-      'Operation cannot be fulfilled on leases.coordination.k8s.io "ha-vip": the object has been modified; please apply your changes to the latest version and try again',
-    reason: "Conflict",
-    details: { name: "ha-vip", group: "coordination.k8s.io", kind: "leases" },
-    code: 409,
-  };
-  assert.deepEqual(decodeStatus(conflict), {
-    status: "Failure",
-    reason: "Conflict",
-    message: conflict.message,
-    code: 409,
-  });
-  assert.throws(
-    () => decodeStatus({ ...conflict, kind: "Lease" }),
-    /^LeaseDecodeError: kind/,
-  );
-  assert.throws(
-    () => decodeStatus({ ...conflict, code: "409" }),
-    (e: unknown) => e instanceof LeaseDecodeError && e.field === "code",
-  );
-  assert.throws(
-    () => decodeStatus({ ...conflict, reason: 1 }),
-    (e: unknown) => e instanceof LeaseDecodeError && e.field === "reason",
-  );
-  assert.throws(() => decodeStatus("Conflict"), LeaseDecodeError);
 });
