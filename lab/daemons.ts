@@ -39,6 +39,11 @@ export interface NodeState {
   dir: string;
   /** Resolvers waiting for the API server's control acknowledgement. */
   controlAcks: (() => void)[];
+  /**
+   * When its API server's /readyz started (`reachable: false`) or stopped
+   * failing etcd because the shared store was out of reach.
+   */
+  storeEvents: { at: number; reachable: boolean }[];
 }
 
 /** What an implementation must do on a node. */
@@ -288,13 +293,57 @@ export interface HaVipDriverOptions {
   statusEndpoint?: boolean;
 }
 
+/** Where the lab's one API store (its "etcd") listens, in the switch namespace. */
+export const STORE_PORT = 2379;
+
+/**
+ * Starts the one store every node's simulated API server shares
+ * (`testing/api_store_main.ts`), on the bridge's address: a node cut off
+ * the switch loses its "etcd" with everything else, as a kube-apiserver
+ * on the minority side of a partition does.
+ */
+export async function startApiStore(
+  topo: Topology,
+  repoRoot: string,
+  lockFlag: string,
+): Promise<LabProcess> {
+  const listening = Promise.withResolvers<void>();
+  const store = topo.spawn(topo.switchNetns, "api-store", [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--cached-only",
+    lockFlag,
+    `${repoRoot}/testing/api_store_main.ts`,
+    ...["--host", topo.switchAddress, "--port", String(STORE_PORT)],
+  ], {
+    cwd: repoRoot,
+    onLine: (line, stream) => {
+      if (stream === "out" && line.includes('"event":"listening"')) {
+        listening.resolve();
+      }
+    },
+  });
+  const exited = store.status.then((st) =>
+    `the API store exited (code ${st.code}); see ${store.logFile}`
+  );
+  const up = await within(
+    Promise.race([listening.promise.then(() => null), exited]),
+    20000,
+    `the API store did not listen within 20 s; see ${store.logFile}`,
+  );
+  if (up !== null) throw new Error(up);
+  return store;
+}
+
 /** Starts `n`'s simulated API server (the standalone fixture) and waits until it listens. */
 async function startApiServer(
   topo: Topology,
   repoRoot: string,
   n: NodeState,
-  o: { lockFlag: string; pkiDir: string; token: string },
+  o: { lockFlag: string; pkiDir: string; token: string; say: Say },
 ): Promise<void> {
+  const say = o.say;
   await Deno.writeTextFile(n.controlFile, "");
   const listening = Promise.withResolvers<void>();
   n.api = topo.spawn(n.host.netns, `${n.host.name}-api-server`, [
@@ -306,8 +355,9 @@ async function startApiServer(
     `${repoRoot}/testing/api_server_main.ts`,
     ...["--host", "127.0.0.1", "--port", "6443", "--cert-dir", o.pkiDir],
     ...["--node-name", n.host.name, "--node-ip", n.host.address],
-    ...["--reader-token", o.token, "--control-port", "-1"],
+    ...["--lease-token", o.token, "--control-port", "-1"],
     ...["--control-file", n.controlFile],
+    ...["--store-url", `http://${topo.switchAddress}:${STORE_PORT}`],
   ], {
     cwd: repoRoot,
     onLine: (line, stream) => {
@@ -315,6 +365,18 @@ async function startApiServer(
       if (line.includes('"event":"listening"')) listening.resolve();
       if (line.includes('"event":"control"')) {
         for (const r of n.controlAcks.splice(0)) r();
+      }
+      if (line.includes('"event":"store"')) {
+        n.storeEvents.push({
+          at: nowMs(),
+          reachable: line.includes('"reachable":true'),
+        });
+        say(
+          n.host.name,
+          line.includes('"reachable":true')
+            ? "API server reaches its store again (etcd check passes)"
+            : "API server lost its store: /readyz fails etcd",
+        );
       }
     },
   });
@@ -380,6 +442,7 @@ export function haVipDriver(
       caCert = pki.caCertFile;
       token = crypto.randomUUID().replaceAll("-", "");
       await Deno.writeTextFile(tokenFile, token + "\n", { mode: 0o600 });
+      await startApiStore(topo, repoRoot, o.lockFlag);
     },
     async start(n) {
       if (!n.api?.running) {
@@ -387,6 +450,7 @@ export function haVipDriver(
           lockFlag: o.lockFlag,
           pkiDir,
           token,
+          say: o.say,
         });
       }
       const args = haVipRunArgs(topo, n.host, {

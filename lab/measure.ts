@@ -295,7 +295,31 @@ export function measureEvent(run: Run, f: EventFacts): EventMeasurement {
     const lost = (run.vipLost.get(n.host.name) ?? []).find((t) => t >= at);
     m.vipExpiredMs = lost === undefined ? null : lost - at;
   }
+  if (ev.kind === "partition" && run.driver.healthGated && n.running) {
+    Object.assign(m, isolatedStepDown(run, n, at, w.end));
+  }
   return m;
+}
+
+/**
+ * Partition of a health-gated node: its API server loses the store (on the
+ * other side), turns unready, and the node removes the VIP on its side.
+ */
+function isolatedStepDown(
+  run: Run,
+  n: NodeState,
+  at: number,
+  end: number,
+): { isolatedStoreLostMs: number | null; isolatedStepDownMs: number | null } {
+  const lost = n.storeEvents.find((e) => !e.reachable && e.at >= at);
+  const held = n.watcher!.intervals.find((i) => i.to === null || i.to >= at);
+  const drop = held?.to !== null && held?.to !== undefined && held.to <= end
+    ? held.to
+    : (run.vipLost.get(n.host.name) ?? []).find((t) => t >= at && t <= end);
+  return {
+    isolatedStoreLostMs: lost && lost.at <= end ? lost.at - at : null,
+    isolatedStepDownMs: drop === undefined ? null : drop - at,
+  };
 }
 
 /** keepalived leaves the VIP on a crashed node: expected, noted, not a failure. */
@@ -409,6 +433,20 @@ function judgePartitionAndHeal(
         `${who} is master alone on its side (expected): two holders counting the isolated node for ${
           fmtS(m.dualHolderAnyMs)
         }`,
+      );
+    }
+    if (m.isolatedStoreLostMs !== undefined) {
+      const lost = m.isolatedStoreLostMs === null
+        ? "its API server still reached the store"
+        : `its API server lost the store (etcd failing) after ${
+          fmtS(m.isolatedStoreLostMs)
+        }`;
+      m.notes.push(
+        m.isolatedStepDownMs === null || m.isolatedStepDownMs === undefined
+          ? `${who}: ${lost}; it still held the VIP on its side when the window ended (the partition was shorter than the step-down)`
+          : `${who} stepped down on its side after ${
+            fmtS(m.isolatedStepDownMs)
+          }: ${lost}, so it turned unready (the minority side of the partition)`,
       );
     }
   }

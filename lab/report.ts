@@ -88,6 +88,18 @@ export function formatEvent(m: EventMeasurement): string {
           : m.isolatedHoldMs === 0
           ? "kept the VIP on its side"
           : `took the VIP on its side after ${fmtS(m.isolatedHoldMs)}`
+      }${
+        m.isolatedStepDownMs === undefined
+          ? ""
+          : m.isolatedStepDownMs === null
+          ? "; still held it at the window end"
+          : `; stepped down after ${fmtS(m.isolatedStepDownMs)}${
+            m.isolatedStoreLostMs != null
+              ? ` (its API server lost the store after ${
+                fmtS(m.isolatedStoreLostMs)
+              })`
+              : ""
+          }`
       }`,
     );
   }

@@ -97,9 +97,10 @@ export function defaultEvents(nodes = 3): ScenarioEvent[] {
     { kind: "cut" },
     { kind: "restore" },
     // The holder (node1) partitioned: node2 takes over for the client while
-    // node1 stays master alone; on the heal node1 preempts and the client's
-    // entry still points at node2, which steps down.
-    { kind: "partition" },
+    // node1 stays master alone until its API server, whose store (etcd) is
+    // on the other side, turns unready (ha-vip: it steps down on its side
+    // within the 8 s hold); on the heal node1 becomes ready and preempts.
+    { kind: "partition", holdMs: 8000 },
     { kind: "heal" },
     // The reverse: the isolated node (node2) has the lower priority; it
     // becomes master on its side and must step down without the client
@@ -186,6 +187,7 @@ function newNodes(topo: Topology): NodeState[] {
     controlFile: `${topo.logDir}/${host.name}/api-control.json`,
     dir: `${topo.logDir}/${host.name}`,
     controlAcks: [],
+    storeEvents: [],
   }));
 }
 

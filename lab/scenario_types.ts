@@ -228,6 +228,18 @@ export interface EventMeasurement {
   /** Partition: the isolated node still had carrier on eth0 (checked twice). */
   isolatedCarrier?: boolean;
   /**
+   * Partition (ha-vip): ms from the partition until the isolated node's API
+   * server failed its etcd check, its store being on the other side (null:
+   * not within the window).
+   */
+  isolatedStoreLostMs?: number | null;
+  /**
+   * Partition (ha-vip): ms from the partition until the isolated node
+   * removed the VIP on its side because its API server turned unready
+   * (null: it still held it when the window ended).
+   */
+  isolatedStepDownMs?: number | null;
+  /**
    * Heal and partition: ms from the event until the client saw the first
    * gratuitous ARP from the expected holder (null: none in the window).
    */

@@ -5,8 +5,8 @@
  *   <prefix>-n1 (node1: eth0 10.254.S.11) ──┐
  *   <prefix>-n2 (node2: eth0 10.254.S.12) ──┤  <prefix>-sw: bridge <prefix>br
  *   <prefix>-n3 (node3: eth0 10.254.S.13) ──┤  (one veth port per host)
- *   <prefix>-c  (client: eth0 10.254.S.2) ──┘
- *   VIP 10.254.S.100/24
+ *   <prefix>-c  (client: eth0 10.254.S.2) ──┘   bridge address 10.254.S.3:
+ *   VIP 10.254.S.100/24                             the shared API store
  * ```
  *
  * With `family: 6` every host also has fd00:254:S::<octet>/64 and the VIP
@@ -271,6 +271,13 @@ export class Topology {
   readonly switchNetns: string;
   /** The bridge's name (in the switch namespace). */
   readonly bridge: string;
+  /**
+   * The bridge's own address (`10.254.X.3`): processes in the switch
+   * namespace (the one API store every node's API server shares, as every
+   * kube-apiserver shares etcd) are reached through it, so a cut or
+   * partitioned node loses them too.
+   */
+  readonly switchAddress: string;
   /** The node namespaces, in priority order (node1 first). */
   readonly nodes: LabHost[];
   /** The client namespace. */
@@ -302,6 +309,7 @@ export class Topology {
     this.vipCidr = `${this.vip}/${this.family === 4 ? this.prefixLength : 64}`;
     this.switchNetns = `${this.prefix}-sw`;
     this.bridge = `${this.prefix}br`;
+    this.switchAddress = `${this.subnet}.3`;
     this.logDir = options.logDir;
     this.#removeLogDir = options.removeLogDir;
     this.t0 = nowMs();
@@ -390,6 +398,14 @@ export class Topology {
       "0",
     ]);
     await this.ip([...sw, "link", "set", this.bridge, "up"]);
+    await this.ip([
+      ...sw,
+      "addr",
+      "add",
+      `${this.switchAddress}/${this.prefixLength}`,
+      "dev",
+      this.bridge,
+    ]);
     for (const h of this.hosts) {
       await add(h.netns);
       // Created inside the switch namespace with the peer placed straight

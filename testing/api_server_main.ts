@@ -71,7 +71,8 @@ control endpoint (plain HTTP):
   POST /control  (JSON body)          {"failing":[],"delayMs":0,"listening":true,"store":false,...}
   POST /shutdown
 
-prints one JSON line {"event":"listening",...} when up; SIGTERM/SIGINT stop it.`;
+prints one JSON line {"event":"listening",...} when up, {"event":"store","reachable":
+false|true} when /readyz starts or stops failing etcd; SIGTERM/SIGINT stop it.`;
 
 function parseArgs(args: string[]): Map<string, string[]> {
   const flags = new Map<string, string[]>();
@@ -331,6 +332,9 @@ async function main(args: string[]): Promise<number> {
   watchStoreHealth(server, link, {
     unreadyAfterMs: Number(flags.get("store-unready-ms")?.at(-1) ?? 2000),
     signal: stopControl.signal,
+    // The lab narrates it: a node's API server that lost its "etcd".
+    onChange: (failing) =>
+      console.log(JSON.stringify({ event: "store", reachable: !failing })),
   });
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, shutdown);

@@ -334,6 +334,8 @@ export interface StoreHealthOptions {
   unreadyAfterMs?: number;
   /** Stops the watch. */
   signal?: AbortSignal;
+  /** Called when the etcd checks start or stop failing. */
+  onChange?: (failing: boolean) => void;
 }
 
 /** The readyz checks a store outage fails, as kube-apiserver's. */
@@ -380,6 +382,7 @@ export function watchStoreHealth(
       for (const c of STORE_CHECKS) current.delete(c);
       target.setFailingChecks([...current]);
     }
+    if (shouldFail !== marked) options.onChange?.(shouldFail);
     marked = shouldFail;
     if (!options.signal?.aborted) {
       setTimeout(tick, ok ? interval : Math.min(interval, 100));
