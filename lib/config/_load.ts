@@ -660,7 +660,7 @@ function fillComputedDefaults(
   if (config.announce.vip_lifetime === undefined) {
     if (config.election.mode === "lease") {
       // As long as fencing allows: the VIP must be gone before another node
-      // may take the lease (lib/lease/fencing.ts).
+      // may take the lease (lib/lease/_fencing.ts).
       const plan = fencingPlan({
         durationMs: config.election.lease.duration,
         renewDeadlineMs: config.election.lease.renew_deadline,

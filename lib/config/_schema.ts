@@ -551,7 +551,7 @@ function tokenProblem(token: string): string | undefined {
  * retry_period` (the holder must be able to retry, jittered, before it
  * gives up, and give up before anyone may take over), whole seconds for
  * `leaseDurationSeconds`, and a duration long enough for a fenced VIP
- * lifetime (lib/lease/fencing.ts). In lease mode an explicit
+ * lifetime (lib/lease/_fencing.ts). In lease mode an explicit
  * `announce.vip_lifetime` may shorten the fenced lifetime, never lengthen
  * it.
  */

@@ -25,7 +25,7 @@ export {
   LeaseDecodeError,
   type LeaseRecord,
   sameRecord,
-} from "./codec.ts";
+} from "./_codec.ts";
 export {
   FENCING_ASSUMPTIONS,
   type FencingPlan,
@@ -35,7 +35,7 @@ export {
   type LeaseTiming,
   lifetimeAfter,
   minimumDurationS,
-} from "./fencing.ts";
+} from "./_fencing.ts";
 export {
   type ApiResult,
   createLeaseState,
@@ -54,7 +54,7 @@ export {
   type Purpose,
   step,
   type StepResult,
-} from "./machine.ts";
+} from "./_machine.ts";
 export {
   formatMicroTime,
   microsFromMs,
@@ -62,4 +62,4 @@ export {
   parseMicroTime,
   type ParseMicroTimeOptions,
   wallMicros,
-} from "./micro_time.ts";
+} from "./_micro_time.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../lib/config/mod.ts";
-import { crossChecks } from "../../lib/config/schema.ts";
+import { crossChecks } from "../../lib/config/_schema.ts";
 
 const BASE = { vip: "10.0.0.100/24", interface: "eth0" };
 

@@ -41,9 +41,9 @@
  *
  * @module
  */
-import type { Lease, LeaseRecord } from "./codec.ts";
-import { sameRecord } from "./codec.ts";
-import { fencingPlan, type LeaseTiming, lifetimeAfter } from "./fencing.ts";
+import type { Lease, LeaseRecord } from "./_codec.ts";
+import { sameRecord } from "./_codec.ts";
+import { fencingPlan, type LeaseTiming, lifetimeAfter } from "./_fencing.ts";
 
 /** client-go's `JitterFactor`: followers wait retry × (1 + 1.2 × random). */
 export const JITTER_FACTOR = 1.2;
@@ -640,116 +640,124 @@ class Draft {
   }
 }
 
-function onResponse(d: Draft, inflight: Inflight, result: ApiResult): void {
+/** A follower's GET: claim, hand our own stale lease back, or wait. */
+function onTryRead(d: Draft, result: ApiResult): void {
   const s = d.s;
-  const me = d.me;
+  const may = isEligible(s, d.now) && !s.shuttingDown;
+  if (result.kind === "notFound") {
+    s.lease = null;
+    return may ? d.claim(null) : d.followerTry();
+  }
+  if (result.kind !== "lease") return d.followerTry();
+  d.observe(result.lease);
+  const o = s.observed!;
+  if (o.record.holderIdentity === d.me) {
+    // Ours (a restart, or after giving up): renew it, or hand it back at
+    // once rather than make everyone wait for it to expire.
+    return may ? d.claim(o) : d.send("update", "release", d.releaseRecord());
+  }
+  if (leaseValid(o, d.now) || !may) return d.followerTry();
+  return d.claim(o);
+}
+
+/** The answer to a claim (create or update). */
+function onClaim(d: Draft, inflight: Inflight, result: ApiResult): void {
+  const s = d.s;
+  if (result.kind === "lease") {
+    d.observe(result.lease);
+    return d.becomeHolder(inflight.sentMs, inflight.replaces ?? null);
+  }
+  if (result.kind === "conflict") {
+    d.log("info", "another node took the lease first (409)");
+  }
+  if (result.kind === "notFound") {
+    d.stopProbe();
+    s.lease = null;
+    s.nextTryMs = d.now; // deleted meanwhile: read again at once
+    return;
+  }
+  d.followerTry();
+}
+
+/** The holder's renewal. */
+function onRenew(d: Draft, inflight: Inflight, result: ApiResult): void {
+  const s = d.s;
+  if (result.kind === "lease") {
+    d.observe(result.lease);
+    return d.renewed(inflight.sentMs);
+  }
+  if (result.kind === "conflict") return d.send("get", "verify");
+  if (result.kind === "notFound") {
+    // Deleted under us (kubectl delete): create it again as ours.
+    s.lease = null;
+    return d.send("create", "renew", {
+      ...d.claimRecord(null),
+      leaseTransitions: s.observed?.record.leaseTransitions ?? 0,
+    });
+  }
+  s.nextTryMs = d.now + s.config.retryPeriodMs;
+}
+
+/** After a 409: still ours (write again), or lost. */
+function onVerify(d: Draft, result: ApiResult): void {
+  const s = d.s;
+  if (result.kind === "lease") {
+    d.observe(result.lease);
+    const holder = s.observed!.record.holderIdentity;
+    // Only metadata changed: write again with the new resourceVersion.
+    if (holder === d.me) return void (s.nextTryMs = d.now);
+    return d.drop(
+      holder === ""
+        ? "the lease was released by another writer"
+        : `lost the lease: ${holder} holds it`,
+    );
+  }
+  if (result.kind === "notFound") s.lease = null;
+  s.nextTryMs = result.kind === "notFound"
+    ? d.now
+    : d.now + s.config.retryPeriodMs;
+}
+
+/** The release (or the hand-back of a stale lease of ours by a follower). */
+function onRelease(d: Draft, inflight: Inflight, result: ApiResult): void {
+  const s = d.s;
+  if (result.kind === "lease") d.observe(result.lease);
+  if (result.kind === "notFound") s.lease = null;
+  if (result.kind === "conflict") return d.send("get", "verify");
+  if (s.phase === "follower") return d.followerTry();
+  if (result.kind === "lease" || result.kind === "notFound") {
+    return d.released(inflight.sentMs);
+  }
+  s.nextTryMs = d.now + s.config.retryPeriodMs;
+}
+
+/** A releasing holder looking for its successor. */
+function onPoll(d: Draft, result: ApiResult): void {
+  const s = d.s;
+  if (result.kind === "lease") {
+    d.observe(result.lease);
+    const holder = s.observed!.record.holderIdentity;
+    if (holder !== "" && holder !== d.me) {
+      return d.finishHandover(`${holder} holds the lease`);
+    }
+  }
+  s.nextTryMs = d.now + s.config.handoverPollMs;
+}
+
+function onResponse(d: Draft, inflight: Inflight, result: ApiResult): void {
   switch (inflight.purpose) {
-    case "try": {
-      if (inflight.op === "get") {
-        if (result.kind === "lease") {
-          d.observe(result.lease);
-          const o = s.observed!;
-          const holder = o.record.holderIdentity;
-          if (holder === me) {
-            // Ours (a restart, or after giving up): renew it, or hand it
-            // back at once rather than make everyone wait for expiry.
-            if (isEligible(s, d.now) && !s.shuttingDown) return d.claim(o);
-            return d.send("update", "release", d.releaseRecord());
-          }
-          if (leaseValid(o, d.now)) return d.followerTry();
-          if (isEligible(s, d.now) && !s.shuttingDown) return d.claim(o);
-          return d.followerTry();
-        }
-        if (result.kind === "notFound") {
-          s.lease = null;
-          if (isEligible(s, d.now) && !s.shuttingDown) return d.claim(null);
-        }
-        return d.followerTry();
-      }
-      // A claim.
-      if (result.kind === "lease") {
-        d.observe(result.lease);
-        return d.becomeHolder(inflight.sentMs, inflight.replaces ?? null);
-      }
-      if (result.kind === "conflict") {
-        d.log("info", "another node took the lease first (409)");
-      }
-      if (result.kind === "notFound") {
-        d.stopProbe();
-        s.lease = null;
-        s.nextTryMs = d.now; // deleted meanwhile: read again at once
-        return;
-      }
-      return d.followerTry();
-    }
-    case "renew": {
-      if (result.kind === "lease") {
-        d.observe(result.lease);
-        return d.renewed(inflight.sentMs);
-      }
-      if (result.kind === "conflict") return d.send("get", "verify");
-      if (result.kind === "notFound") {
-        // Deleted under us (kubectl delete): create it again as ours.
-        s.lease = null;
-        const record = d.claimRecord(null);
-        return d.send("create", "renew", {
-          ...record,
-          leaseTransitions: s.observed?.record.leaseTransitions ?? 0,
-        });
-      }
-      s.nextTryMs = d.now + s.config.retryPeriodMs;
-      return;
-    }
-    case "verify": {
-      if (result.kind === "lease") {
-        d.observe(result.lease);
-        const holder = s.observed!.record.holderIdentity;
-        if (holder === me) {
-          // Only metadata changed: write again with the new resourceVersion.
-          s.nextTryMs = d.now;
-          return;
-        }
-        return d.drop(
-          holder === ""
-            ? "the lease was released by another writer"
-            : `lost the lease: ${holder} holds it`,
-        );
-      }
-      if (result.kind === "notFound") {
-        s.lease = null;
-        s.nextTryMs = d.now;
-        return;
-      }
-      s.nextTryMs = d.now + s.config.retryPeriodMs;
-      return;
-    }
-    case "release": {
-      if (result.kind === "lease") {
-        d.observe(result.lease);
-        if (s.phase === "follower") return d.followerTry(); // handed back a stale lease
-        return d.released(inflight.sentMs);
-      }
-      if (result.kind === "conflict") return d.send("get", "verify");
-      if (result.kind === "notFound") {
-        s.lease = null;
-        if (s.phase === "follower") return d.followerTry();
-        return d.released(inflight.sentMs);
-      }
-      if (s.phase === "follower") return d.followerTry();
-      s.nextTryMs = d.now + s.config.retryPeriodMs;
-      return;
-    }
-    case "poll": {
-      if (result.kind === "lease") {
-        d.observe(result.lease);
-        const holder = s.observed!.record.holderIdentity;
-        if (holder !== "" && holder !== me) {
-          return d.finishHandover(`${holder} holds the lease`);
-        }
-      }
-      s.nextTryMs = d.now + s.config.handoverPollMs;
-      return;
-    }
+    case "try":
+      return inflight.op === "get"
+        ? onTryRead(d, result)
+        : onClaim(d, inflight, result);
+    case "renew":
+      return onRenew(d, inflight, result);
+    case "verify":
+      return onVerify(d, result);
+    case "release":
+      return onRelease(d, inflight, result);
+    case "poll":
+      return onPoll(d, result);
     case "final":
       return;
   }

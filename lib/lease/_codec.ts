@@ -8,7 +8,7 @@ import {
   formatMicroTime,
   MicroTimeError,
   parseMicroTime,
-} from "./micro_time.ts";
+} from "./_micro_time.ts";
 
 /** The API group/version of Leases. */
 export const LEASE_API_VERSION = "coordination.k8s.io/v1";
