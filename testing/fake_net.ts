@@ -9,7 +9,11 @@
  *
  * @module
  */
-import type { Announcer, AnnounceTarget } from "../lib/announce/mod.ts";
+import type {
+  Announcer,
+  AnnounceTarget,
+  VipProbe,
+} from "../lib/announce/mod.ts";
 import type { Platform } from "../lib/daemon/mod.ts";
 import {
   formatMac,
@@ -100,6 +104,7 @@ interface AddrRec {
 export class FakeSegment {
   readonly #sockets = new Set<FakeVrrpSocket>();
   readonly #isolated = new Set<FakeKernel>();
+  readonly #kernels = new Set<FakeKernel>();
   /** Datagrams carried (tests of traffic). */
   carried = 0;
 
@@ -111,6 +116,26 @@ export class FakeSegment {
   /** Ends {@link isolate}. */
   rejoin(kernel: FakeKernel): void {
     this.#isolated.delete(kernel);
+  }
+
+  /** @internal A kernel with a link on this segment. */
+  plug(kernel: FakeKernel): void {
+    this.#kernels.add(kernel);
+  }
+
+  /**
+   * Who answers an ARP probe for `ip` sent by `from`: the MAC of another
+   * kernel on the segment that has the address on a link that is up and
+   * plugged in here, unless either side is isolated.
+   */
+  whoHas(from: FakeKernel, ip: string): string | null {
+    if (this.#isolated.has(from)) return null;
+    for (const k of this.#kernels) {
+      if (k === from || this.#isolated.has(k)) continue;
+      const mac = k.answersFor(ip, this);
+      if (mac !== null) return mac;
+    }
+    return null;
   }
 
   /** @internal */
@@ -383,6 +408,7 @@ export class FakeKernel {
       openRoute: () => this.openRoute(),
       watchRoute: () => this.watchRoute(),
       openAnnouncer: (t) => this.openAnnouncer(t),
+      openVipProbe: (t) => this.openVipProbe(t),
     };
   }
 
@@ -397,6 +423,7 @@ export class FakeKernel {
       link: makeLink(index, name, mac, spec.up ?? true, spec.carrier ?? true),
       segment: spec.segment,
     };
+    spec.segment?.plug(this);
     this.#links.set(index, rec);
     this.#notify({ type: "link", deleted: false, link: rec.link });
     return rec.link;
@@ -557,6 +584,43 @@ export class FakeKernel {
   }
 
   /** An announcer that records rounds (fails as the kernel would). */
+  /** @internal The MAC this kernel answers ARP for `ip` with on `segment`. */
+  answersFor(ip: string, segment: FakeSegment): string | null {
+    for (const r of this.#addrs) {
+      if (r.address.address !== ip) continue;
+      const rec = this.#links.get(r.address.ifindex);
+      if (rec?.segment === segment && rec.link.up && rec.link.carrier) {
+        return rec.link.mac;
+      }
+    }
+    return null;
+  }
+
+  /** VIP probes opened (tests of the Lease handover). */
+  probesOpen = 0;
+
+  /** An ARP probe on the link's segment: who else answers for the address? */
+  openVipProbe(t: AnnounceTarget): VipProbe {
+    this.probesOpen++;
+    let open = true;
+    const close = () => {
+      if (open) this.probesOpen--;
+      open = false;
+      return Promise.resolve();
+    };
+    return {
+      ask: async (timeoutMs, signal) => {
+        const segment = this.#links.get(t.ifindex)?.segment;
+        const mac = segment?.whoHas(this, t.ip) ?? null;
+        if (mac !== null) return mac;
+        await this.clock.sleep(timeoutMs, signal);
+        return null;
+      },
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  }
+
   openAnnouncer(t: AnnounceTarget): Announcer {
     this.announcersOpen++;
     let open = true;

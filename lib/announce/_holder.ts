@@ -17,6 +17,11 @@
  * {@link VipHolder.release}). Its kernel operations run one at a time, so
  * a refresh can never re-add a VIP that a release is removing.
  *
+ * An elector that fences the VIP itself (the Lease) claims it with an
+ * explicit lifetime: the holder then never refreshes it on its own, and
+ * re-adding a VIP that vanished (see {@link VipHolder.reconcile}) gives it
+ * only what is left of that lifetime, never a fresh one.
+ *
  * @module
  */
 import { type Clock, systemClock } from "../clock/mod.ts";
@@ -118,6 +123,8 @@ export class VipHolder implements AsyncDisposable {
   #announcer?: Announcer;
   #refreshFailing = false;
   #serial: Promise<unknown> = Promise.resolve();
+  /** When a caller-managed lifetime ends (clock ms); null: refreshed here. */
+  #managedUntil: number | null = null;
 
   /** A holder that holds nothing yet. */
   constructor(options: VipHolderOptions) {
@@ -148,13 +155,29 @@ export class VipHolder implements AsyncDisposable {
     return `${this.#o.vip.address}/${this.#o.vip.prefixLength} on ${this.#link.name}`;
   }
 
+  /**
+   * The lifetime a write gives: `announce.vip_lifetime`, or what is left of
+   * a caller-managed one in whole seconds, rounded down (0: nothing left).
+   */
+  #lifetimeNow(): number {
+    if (this.#managedUntil === null) return this.#o.lifetimeS;
+    return Math.max(
+      0,
+      Math.floor((this.#managedUntil - this.#clock.now()) / 1000),
+    );
+  }
+
   /** Adds (or replaces) the VIP with a fresh lifetime. */
   async #write(): Promise<void> {
+    const validLft = this.#lifetimeNow();
+    if (validLft < 1) {
+      throw new Error("the VIP's fenced lifetime is over; not adding it");
+    }
     await this.#o.route.replaceAddress({
       ifindex: this.#link.index,
       address: this.#o.vip.address,
       prefixLength: this.#o.vip.prefixLength,
-      validLft: this.#o.lifetimeS,
+      validLft,
       // Never a source address: the node's own address stays the source.
       preferredLft: 0,
     });
@@ -179,14 +202,22 @@ export class VipHolder implements AsyncDisposable {
    * and the periodic re-announcement. Throws a {@link HoldRefusedError}
    * when the guard says no, the kernel's error when it refuses; then
    * nothing is held. `keepAlive: false` is a one-shot add (`ha-vip vip
-   * add`) that expires by itself.
+   * add`) that expires by itself. With `lifetimeS` the VIP gets that
+   * lifetime and no refresh timer: the caller renews it with
+   * {@link setLifetime} (a Lease holder, only after a successful renewal).
    */
-  claim(options: { keepAlive?: boolean } = {}): Promise<void> {
+  claim(
+    options: { keepAlive?: boolean; lifetimeS?: number } = {},
+  ): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#o.guard) {
         const why = this.#o.guard(await this.#addresses());
         if (why !== null) throw new HoldRefusedError(why);
       }
+      const managed = options.lifetimeS !== undefined;
+      this.#managedUntil = managed
+        ? this.#clock.now() + options.lifetimeS! * 1000
+        : null;
       // Held from before the write: the kernel's notification of it must
       // never look like a VIP nobody claimed.
       this.#held = true;
@@ -203,9 +234,11 @@ export class VipHolder implements AsyncDisposable {
       // At least three refreshes per lifetime: one late timer is harmless.
       const every = this.#o.refreshEveryMs ??
         Math.min(1000, (this.#o.lifetimeS * 1000) / 3);
-      this.#timers.push(
-        this.#clock.interval(every, () => void this.refresh()),
-      );
+      if (!managed) {
+        this.#timers.push(
+          this.#clock.interval(every, () => void this.refresh()),
+        );
+      }
       if (this.#o.reannounceEveryMs > 0) {
         this.#timers.push(
           this.#clock.interval(
@@ -258,6 +291,32 @@ export class VipHolder implements AsyncDisposable {
         `the VIP ${this.description} stays dadfailed/tentative: is another host on the link using it?`,
       );
     }
+  }
+
+  /**
+   * Sets the held VIP's valid lifetime to `seconds` from now (a caller that
+   * manages the lifetime, see {@link claim}). Checks the guard like a
+   * refresh. Throws the kernel's error; the old lifetime then still runs.
+   */
+  setLifetime(seconds: number): Promise<void> {
+    return this.#exclusive(async () => {
+      if (!this.#held || this.#managedUntil === null) return;
+      const addrs = await this.#addresses();
+      const why = this.#o.guard?.(addrs) ?? null;
+      if (why !== null) {
+        await this.#release(addrs);
+        this.#o.onLost?.(why);
+        return;
+      }
+      const before = this.#managedUntil;
+      this.#managedUntil = this.#clock.now() + seconds * 1000;
+      try {
+        await this.#write();
+      } catch (err) {
+        this.#managedUntil = before;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -364,6 +423,7 @@ export class VipHolder implements AsyncDisposable {
 
   async #release(addrs?: readonly Address[]): Promise<void> {
     this.#held = false;
+    this.#managedUntil = null;
     this.#stopTimers();
     this.#dropAnnouncer();
     await this.#delete(addrs);
@@ -423,8 +483,9 @@ export class VipHolder implements AsyncDisposable {
    * Makes the kernel agree with this holder. While not held, every address
    * equal to the VIP's is removed (a VIP added by hand on a backup answers
    * ARP next to the master's). While held and missing (deleted behind our
-   * back), it is added again, guard permitting. Resolves what it did and
-   * whether the VIP is on the interface now.
+   * back), it is added again, guard permitting (a caller-managed lifetime:
+   * with what is left of it, and not at all once it is over). Resolves
+   * what it did and whether the VIP is on the interface now.
    */
   reconcile(): Promise<Reconciled> {
     return this.#exclusive(async () => {
@@ -448,7 +509,7 @@ export class VipHolder implements AsyncDisposable {
       const mine = entries.some((a) =>
         a.prefixLength === this.#o.vip.prefixLength
       );
-      if (mine || this.#o.guard?.(addrs)) {
+      if (mine || this.#o.guard?.(addrs) || this.#lifetimeNow() < 1) {
         return { removed: [], readded: false, present: mine };
       }
       await this.#write();

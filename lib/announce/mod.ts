@@ -3,7 +3,8 @@
  * on the interface with a self-expiring lifetime, refreshes it, tells the
  * neighbours ({@link Announcer}: gratuitous ARP for IPv4, unsolicited
  * neighbour advertisements for IPv6, over one socket kept open), and
- * removes exactly it.
+ * removes exactly it. {@link VipProbe} asks the link whether another host
+ * still answers for the VIP (an RFC 5227 ARP probe).
  *
  * ```ts
  * import { announceBurst, openAnnouncer } from "./lib/announce/mod.ts";
@@ -42,3 +43,12 @@ export {
   VipHolder,
   type VipHolderOptions,
 } from "./_holder.ts";
+export {
+  claimsAddress,
+  openVipProbe,
+  type Unanswered,
+  type UnansweredOptions,
+  type VipProbe,
+  type VipProbeFactory,
+  waitUntilUnanswered,
+} from "./_probe.ts";

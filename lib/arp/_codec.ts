@@ -141,6 +141,24 @@ export function gratuitousRequest(
 }
 
 /**
+ * An ARP probe (RFC 5227 §2.1.1): "who has IP?" from `senderMac` with the
+ * sender IP 0.0.0.0, so that no neighbour learns anything from it. Whoever
+ * has the address answers with a reply to `senderMac`.
+ */
+export function probeRequest(
+  senderMac: string | Uint8Array,
+  ip: string | Uint8Array,
+): ArpPacket {
+  return {
+    operation: ARP_REQUEST,
+    senderMac: formatMac(mac(senderMac)),
+    senderIp: "0.0.0.0",
+    targetMac: ZERO_MAC,
+    targetIp: formatIPv4(ipv4(ip)),
+  };
+}
+
+/**
  * The reply form: "VIP is at MAC", target MAC = sender MAC and target IP =
  * VIP. Linux accepts it within `locktime` only with target MAC = sender
  * MAC (a broadcast target MAC is ignored then).

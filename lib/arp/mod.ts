@@ -19,4 +19,5 @@ export {
   encodeArp,
   gratuitousReply,
   gratuitousRequest,
+  probeRequest,
 } from "./_codec.ts";

@@ -465,11 +465,19 @@ function checkLease(
     );
   }
   leaseTimingChecks(c, issue);
-  if (c?.election?.mode === "lease") {
-    // The shape is in the schema so configs stay valid when it arrives.
+  const vips: unknown[] = Array.isArray(c?.vip) ? c.vip : [];
+  const v6 = vips.filter((v) =>
+    typeof v === "string" && parseCidr(v)?.family === 6
+  );
+  if (c?.election?.mode === "lease" && v6.length > 0) {
+    // The handover's probe is ARP (RFC 5227); an IPv6 VIP would need DAD's
+    // neighbour solicitations, and the fencing argument is made for one
+    // address. VRRP mode has IPv6 and dual stack.
     issue(
-      "election.mode",
-      `"lease" is not available in this version yet; use election.mode: vrrp (the election.lease settings are accepted and kept for it)`,
+      "vip",
+      `${
+        JSON.stringify(v6[0])
+      }: lease mode is IPv4 only (one IPv4 VIP); use election.mode: vrrp for an IPv6 VIP or dual stack`,
     );
   }
   if (c?.election?.mode === "lease" && k8s.enabled === false) {

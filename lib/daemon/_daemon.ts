@@ -32,6 +32,7 @@ import {
   type ElectionStatus,
   type Elector,
   type LinkState,
+  type LocalApi,
 } from "../election/mod.ts";
 import type { HealthMonitor, ProbeFunction } from "../health/mod.ts";
 import { type Cidr, parseCidr } from "../ip/mod.ts";
@@ -40,7 +41,7 @@ import { type Logger, type LogLevel, Metrics } from "../observe/mod.ts";
 import { isNotExist } from "../sys/mod.ts";
 import { CONTROL_SIGNALS, handleControlSignal } from "./_control.ts";
 import { Handoffs, startControl } from "./_handoff.ts";
-import { resilientProbe } from "./_health.ts";
+import { localApiClient, resilientProbe } from "./_health.ts";
 import { AddressFollower, HoldConditions } from "./_hold.ts";
 import { LinkWatcher } from "./_link_watcher.ts";
 import {
@@ -88,6 +89,11 @@ export interface DaemonOptions {
   backends?: ElectionBackends;
   /** The health probe (default: the API server check from the config). */
   probe?: ProbeFunction;
+  /**
+   * Requests to the local API server for the election (default: the health
+   * target with the configured credentials, when `k8s.enabled`).
+   */
+  localApi?: LocalApi;
   /** How often the interface is re-read besides notifications (10 s). */
   linkResyncMs?: number;
   /**
@@ -255,6 +261,7 @@ async function startVipParts(
       route: o.route,
       link: o.link,
       vips: held,
+      localApi: localApiOf(stack, run),
     }),
   );
   const ifindex = { current: o.link.index };
@@ -311,6 +318,7 @@ async function createElector(
     route: RouteClient;
     link: Link;
     vips: readonly HeldVip[];
+    localApi: LocalApi | undefined;
   },
 ): Promise<Elector<ElectionStatus>> {
   try {
@@ -320,6 +328,8 @@ async function createElector(
       route: o.route,
       host: electionHost(o.vips, run),
       clock: run.platform.clock,
+      openVipProbe: run.platform.openVipProbe,
+      localApi: o.localApi,
     });
   } catch (err) {
     if (err instanceof ElectionStartError) {
@@ -327,6 +337,19 @@ async function createElector(
     }
     throw err;
   }
+}
+
+/** The election's client of this node's API server, closed with `stack`. */
+function localApiOf(stack: PartStack, run: Run): LocalApi | undefined {
+  if (run.options.localApi) return run.options.localApi;
+  if (!run.config.k8s.enabled) return undefined;
+  const api = localApiClient(
+    run.config,
+    run.log.with({ component: "k8s" }),
+    run.options.env,
+  );
+  stack.defer(() => api.close());
+  return api;
 }
 
 /** SIGHUP and SIGUSR2 (see `_control.ts`); SIGUSR1 is lib/harden's. */

@@ -110,6 +110,13 @@ export class Handoffs {
     forMs: number | null,
     peer: ControlPeer,
   ): Promise<ControlResponse> {
+    const refused = this.elector.status().handoff_refused;
+    if (refused !== undefined) {
+      this.log.warn(`planned handoff refused: ${refused}`, {
+        by: describePeer(peer),
+      });
+      return { ok: false, message: refused, handoff: null };
+    }
     const now = new Date(this.clock.wallNow?.() ?? Date.now());
     const until = forMs === null
       ? null

@@ -7,7 +7,8 @@ import {
   type ProbeResult,
   type Verdict,
 } from "../health/mod.ts";
-import { isNotExist, loadCredentials } from "../k8s/mod.ts";
+import type { LocalApi, LocalApiOptions } from "../election/mod.ts";
+import { ApiClient, isNotExist, loadCredentials } from "../k8s/mod.ts";
 import { type Logger, registerSecret } from "../observe/mod.ts";
 
 /**
@@ -175,4 +176,42 @@ export function resilientProbe(
       anonymous?.close();
     },
   });
+}
+
+/**
+ * JSON requests to this node's API server (`health.url`'s origin: never
+ * the VIP, never the in-cluster service address) with the configured
+ * credentials and TLS settings, for the election. Credentials load on the
+ * first request and again after a failure (kubeadm writes the CA and the
+ * token file after ha-vip has started); until then a request throws the
+ * loading error, which the elector reports like any failed request. One
+ * kept-alive connection; `close()` closes it.
+ */
+export function localApiClient(
+  config: Config,
+  log: Logger,
+  env?: Record<string, string>,
+): LocalApi & { close(): void } {
+  let client: ApiClient | undefined;
+  const connect = async (o: LocalApiOptions = {}): Promise<ApiClient> => {
+    if (client) return client;
+    const p = await probeOptionsFromConfig(config, log, env, o.signal);
+    client = new ApiClient({
+      url: new URL(p.url).origin,
+      tlsServerName: p.tlsServerName,
+      insecureSkipTlsVerify: p.insecureSkipTlsVerify,
+      caCertFile: p.caCertFile,
+      tokenSource: p.tokenSource,
+      timeoutMs: p.timeoutMs,
+      logger: log,
+    });
+    return client;
+  };
+  return {
+    getJson: async (path, o) => (await connect(o)).getJson(path, o),
+    postJson: async (path, body, o) =>
+      (await connect(o)).postJson(path, body, o),
+    putJson: async (path, body, o) => (await connect(o)).putJson(path, body, o),
+    close: () => client?.close(),
+  };
 }

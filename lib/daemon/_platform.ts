@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { type AnnouncerFactory, openAnnouncer } from "../announce/mod.ts";
+import {
+  type AnnouncerFactory,
+  openAnnouncer,
+  openVipProbe,
+  type VipProbeFactory,
+} from "../announce/mod.ts";
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { openControlServer } from "../control/mod.ts";
 import {
@@ -36,6 +41,8 @@ export interface Platform {
    * runs without one (in-process tests that do not need it).
    */
   openControl?: ControlOpener;
+  /** Opens an ARP probe: does another host answer for the VIP? */
+  openVipProbe: VipProbeFactory;
 }
 
 /** The real kernel and the real clock. */
@@ -45,4 +52,5 @@ export const systemPlatform: Platform = {
   watchRoute: openRouteWatcher,
   openAnnouncer,
   openControl: openControlServer,
+  openVipProbe,
 };

@@ -145,15 +145,15 @@ export function electionHost(
   return {
     log: o.log.with({ component: o.config.election.mode }),
     metrics: o.metrics,
-    addVip: async (vip) => {
+    addVip: async (vip, options = {}) => {
       const claimed: VipHolder[] = [];
       try {
         for (const holder of pick(vip)) {
-          await holder.claim();
+          await holder.claim({ lifetimeS: options.lifetimeS });
           claimed.push(holder);
           o.log.info("VIP added", {
             vip: holder.description,
-            valid_lifetime: `${lifetimeS}s`,
+            valid_lifetime: `${options.lifetimeS ?? lifetimeS}s`,
           });
         }
       } catch (err) {
@@ -161,6 +161,9 @@ export function electionHost(
         for (const holder of claimed) await holder.release().catch(() => {});
         throw err;
       }
+    },
+    refreshVip: async (seconds, vip) => {
+      for (const holder of pick(vip)) await holder.setLifetime(seconds);
     },
     announce: (vip) => {
       for (const holder of pick(vip)) void holder.announce();

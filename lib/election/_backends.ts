@@ -6,10 +6,11 @@
  * @module
  */
 import type { ElectionBackend } from "./_contract.ts";
+import { leaseBackend, type LeaseElectionStatus } from "./lease/mod.ts";
 import { vrrpBackend, type VrrpElectionStatus } from "./vrrp/mod.ts";
 
 /** Every backend's `/status` part, told apart by `backend`. */
-export type ElectionStatus = VrrpElectionStatus;
+export type ElectionStatus = VrrpElectionStatus | LeaseElectionStatus;
 
 /** Backends by mode; a mode without an entry is not available. */
 export type ElectionBackends = Readonly<
@@ -18,5 +19,5 @@ export type ElectionBackends = Readonly<
 
 /** The backends this build has, with their real sockets. */
 export function defaultBackends(): ElectionBackends {
-  return { vrrp: vrrpBackend() };
+  return { vrrp: vrrpBackend(), lease: leaseBackend() };
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { VipProbeFactory } from "../announce/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { Config } from "../config/mod.ts";
 import type { Link, RouteClient } from "../netlink/mod.ts";
@@ -18,8 +19,19 @@ import type { Logger, Metrics } from "../observe/mod.ts";
  * without it, every VIP (a backend that moves them as one).
  */
 export interface ElectionHost {
-  /** Put the VIP(s) on the interface (with a lifetime). Throws on failure. */
-  addVip(vip?: string): Promise<void>;
+  /**
+   * Put the VIP(s) on the interface. Throws on failure. Without
+   * `lifetimeS` it gets `announce.vip_lifetime` and the holder refreshes it
+   * every second; with `lifetimeS` it gets exactly that, and only
+   * {@link refreshVip} renews it (the Lease backend: only after a
+   * successful renewal).
+   */
+  addVip(vip?: string, options?: { lifetimeS?: number }): Promise<void>;
+  /**
+   * Resets the valid lifetime of VIP(s) added with `lifetimeS` to
+   * `lifetimeS` seconds. Throws on failure (the old lifetime still runs).
+   */
+  refreshVip(lifetimeS: number, vip?: string): Promise<void>;
   /** Send the gratuitous ARP / NA burst for the VIP(s) now. */
   announce(vip?: string): void;
   /** Remove the VIP(s). */
@@ -70,6 +82,11 @@ export interface ElectionStatusBase {
    * ends or is cancelled.
    */
   stepped_out?: boolean;
+  /**
+   * Why this backend does no planned handoff, if it does none: the daemon
+   * then answers `ha-vip handoff` with this and changes nothing.
+   */
+  handoff_refused?: string;
 }
 
 /**
@@ -140,6 +157,44 @@ export interface ElectorContext {
   host: ElectionHost;
   /** Time for timers and deadlines. */
   clock: Clock;
+  /** Opens an ARP probe for the VIP on the interface (a fake in tests). */
+  openVipProbe: VipProbeFactory;
+  /**
+   * JSON requests to THIS node's API server (the health target, never the
+   * VIP or the in-cluster service address: the VIP must not depend on
+   * itself), with the configured credentials; undefined when
+   * `k8s.enabled` is false.
+   */
+  localApi?: LocalApi;
+}
+
+/** Per-request options of {@link LocalApi}. */
+export interface LocalApiOptions {
+  /** Time limit of the request. */
+  timeoutMs?: number;
+  /** Aborts it. */
+  signal?: AbortSignal;
+}
+
+/**
+ * JSON requests to the local API server: a non-2xx answer throws lib/k8s's
+ * `HttpStatusError`, a transport failure its `ApiError`.
+ */
+export interface LocalApi {
+  /** GET `path`, parsed. */
+  getJson<T = unknown>(path: string, options?: LocalApiOptions): Promise<T>;
+  /** POST `body` as JSON. */
+  postJson<T = unknown>(
+    path: string,
+    body: unknown,
+    options?: LocalApiOptions,
+  ): Promise<T>;
+  /** PUT `body` as JSON. */
+  putJson<T = unknown>(
+    path: string,
+    body: unknown,
+    options?: LocalApiOptions,
+  ): Promise<T>;
 }
 
 /**

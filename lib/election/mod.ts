@@ -1,7 +1,8 @@
 /**
  * Election: which healthy node holds the VIP. The {@link Elector}
- * contract, the backends by `election.mode` ({@link defaultBackends}), and
- * the VRRPv3 backend ({@link vrrpBackend}). Adding a backend: one folder
+ * contract, the backends by `election.mode` ({@link defaultBackends}), the
+ * VRRPv3 backend ({@link vrrpBackend}) and the Lease backend
+ * ({@link leaseBackend}). Adding a backend: one folder
  * with a factory, one entry in `_backends.ts` (see ARCHITECTURE.md).
  *
  * @module
@@ -20,8 +21,17 @@ export {
   type ElectorContext,
   type HandoffRequest,
   type LinkState,
+  type LocalApi,
+  type LocalApiOptions,
   type StartFields,
 } from "./_contract.ts";
+export {
+  LeaseApi,
+  leaseBackend,
+  type LeaseBackendOptions,
+  type LeaseElectionStatus,
+  type LeaseRequests,
+} from "./lease/mod.ts";
 export {
   vrrpBackend,
   type VrrpBackendOptions,

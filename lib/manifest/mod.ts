@@ -120,8 +120,8 @@ export function renderManifest(
       generated +
         `# What ha-vip may do in the API server: read the health endpoints (for
 # clusters that turn off anonymous /readyz), and the Lease named
-# ${loaded.config.election.lease.namespace}/${loaded.config.election.lease.name} for election.mode: lease (not available
-# yet; its rights are here so that switching to it needs no RBAC change).
+# ${loaded.config.election.lease.namespace}/${loaded.config.election.lease.name} for election.mode: lease (get, create and update:
+# present in vrrp mode too, so that switching to lease mode needs no RBAC change).
 # A token for the host service (install.sh --token-file):
 #   kubectl create token ha-vip -n kube-system --duration 8760h > /etc/ha-vip/token
 `,

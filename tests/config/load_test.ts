@@ -346,7 +346,7 @@ Deno.test("cross-field rules are reported together with field errors", async () 
   );
 });
 
-Deno.test("lease election is refused for now, needs k8s.enabled; unicast peers must be addresses", async () => {
+Deno.test("lease election needs k8s.enabled and an IPv4 VIP; unicast peers must be addresses", async () => {
   const lines = await issuesOf(loadConfig({
     env: {},
     flags: {
@@ -364,17 +364,19 @@ Deno.test("lease election is refused for now, needs k8s.enabled; unicast peers m
   );
   assert.ok(
     lines.some((l) =>
-      l.startsWith(
-        `election.mode: "lease" is not available in this version yet`,
-      )
-    ),
-    lines.join("\n"),
-  );
-  assert.ok(
-    lines.some((l) =>
       l.startsWith(`election.vrrp.unicast_peers: "nope" is not an IP address`)
     ),
     lines.join("\n"),
+  );
+  const v6 = await issuesOf(loadConfig({
+    env: {},
+    flags: { ...BASE, "election.mode": "lease", vip: ["fd00::100/64"] },
+  }));
+  assert.ok(
+    v6.some((l) =>
+      l.startsWith(`vip: "fd00::100/64": lease mode is IPv4 only`)
+    ),
+    v6.join("\n"),
   );
 });
 

@@ -257,7 +257,7 @@ Deno.test("rbac: /readyz for the service account, the configured Lease in its na
   });
 });
 
-Deno.test("manifest refuses what it cannot carry, with exit 2 and the field: lease mode as check does, a token, a static pod in-cluster", async () => {
+Deno.test("manifest refuses what it cannot carry, with exit 2 and the field: a lease timing fencing refuses as check does, a token, a static pod in-cluster", async () => {
   const lease = [
     "--vip",
     "10.0.0.100/24",
@@ -265,6 +265,12 @@ Deno.test("manifest refuses what it cannot carry, with exit 2 and the field: lea
     "eth0",
     "--mode",
     "lease",
+    "--lease-duration",
+    "3s",
+    "--lease-renew-deadline",
+    "2s",
+    "--lease-retry-period",
+    "1s",
   ];
   const check = await runCli(["check", ...lease]);
   assert.equal(check.status, 2);

@@ -306,11 +306,11 @@ Deno.test({
         },
         {
           name: "lease",
-          args: [...FLAGS, "--mode", "lease"],
+          args: [...FLAGS, "--mode", "lease", "--lease-duration", "3s"],
           env: { HA_VIP_VERSION: V.first },
           status: 2,
           message:
-            /election\.mode: "lease" is not available in this version yet/,
+            /election\.lease\.duration: 3s gives the VIP a fenced lifetime of only 1s/,
         },
         {
           name: "token-and-token-file",

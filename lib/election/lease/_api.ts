@@ -10,36 +10,18 @@ import {
   type ApiResult,
   decodeLease,
   encodeLease,
-  type Lease,
   type LeaseAction,
   LeaseDecodeError,
 } from "../../lease/mod.ts";
-
-/** The JSON requests the backend needs (an `ApiClient` has them). */
-export interface LeaseTransport {
-  /** GET `path`; a non-2xx answer throws an `HttpStatusError`. */
-  getJson<T = unknown>(
-    path: string,
-    options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<T>;
-  /** POST `body` as JSON. */
-  postJson<T = unknown>(
-    path: string,
-    body: unknown,
-    options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<T>;
-  /** PUT `body` as JSON. */
-  putJson<T = unknown>(
-    path: string,
-    body: unknown,
-    options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<T>;
-}
+import type { LocalApi } from "../_contract.ts";
 
 /** Options of {@link LeaseApi}. */
 export interface LeaseApiOptions {
-  transport: LeaseTransport;
+  /** This node's API server. */
+  transport: LocalApi;
+  /** The Lease's namespace. */
   namespace: string;
+  /** The Lease's name. */
   name: string;
   /** Per-request time limit (the backend uses the retry period). */
   timeoutMs: number;
@@ -61,6 +43,7 @@ export class LeaseApi {
   readonly #collection: string;
   readonly #item: string;
 
+  /** Requests for the Lease `options.namespace`/`options.name`. */
   constructor(options: LeaseApiOptions) {
     this.#o = options;
     const ns = encodeURIComponent(options.namespace);
@@ -143,5 +126,3 @@ export class LeaseApi {
     };
   }
 }
-
-export type { Lease };

@@ -1,0 +1,247 @@
+/**
+ * Lease mode, the whole daemon in process: three nodes on a fake segment,
+ * one in-memory Lease they share (with a switch that cuts a node's API
+ * server from it), fake kernels that expire addresses, a fake clock. After
+ * every fired timer the test checks that no two kernels hold the VIP.
+ */
+import assert from "node:assert/strict";
+import { leaseBackend, type LeaseRequests } from "../../lib/election/mod.ts";
+import type { ApiResult, Lease, LeaseRecord } from "../../lib/lease/mod.ts";
+import { FakeClock } from "../../testing/fake_clock.ts";
+import { FakeSegment } from "../../testing/fake_net.ts";
+import {
+  holders,
+  logs,
+  type Node,
+  NOT_READY,
+  startNode,
+  VIP,
+} from "./_inprocess.ts";
+
+/** One Lease and the API servers in front of it. */
+class FakeLease {
+  record: LeaseRecord | null = null;
+  #rv = 100;
+  /** Nodes whose API server cannot reach the store. */
+  readonly cut = new Set<string>();
+  /** Holder changes seen by the store. */
+  readonly holders: string[] = [];
+
+  constructor(readonly clock: FakeClock) {}
+
+  #lease(): Lease {
+    return {
+      name: "ha-vip",
+      namespace: "kube-system",
+      resourceVersion: String(this.#rv),
+      record: { ...this.record! },
+      metadata: { resourceVersion: String(this.#rv) },
+    };
+  }
+
+  requests(node: string): LeaseRequests {
+    return {
+      description: "kube-system/ha-vip",
+      perform: async (action, signal): Promise<ApiResult> => {
+        await this.clock.sleep(2, signal); // a local API server answers fast
+        if (this.cut.has(node)) {
+          await this.clock.sleep(1000, signal);
+          return { kind: "error", message: "etcdserver: request timed out" };
+        }
+        if (action.type === "get") {
+          return this.record ? { kind: "lease", lease: this.#lease() } : {
+            kind: "notFound",
+          };
+        }
+        if (action.type === "create" && this.record) {
+          return { kind: "conflict" };
+        }
+        if (action.type === "update") {
+          if (!this.record) return { kind: "notFound" };
+          if (action.base.resourceVersion !== String(this.#rv)) {
+            return { kind: "conflict" };
+          }
+        }
+        if (action.record.holderIdentity !== this.record?.holderIdentity) {
+          this.holders.push(action.record.holderIdentity);
+        }
+        this.record = { ...action.record };
+        this.#rv++;
+        return { kind: "lease", lease: this.#lease() };
+      },
+    };
+  }
+}
+
+interface World {
+  clock: FakeClock;
+  lease: FakeLease;
+  nodes: Node[];
+  /** Fails the test if two kernels ever hold the VIP. */
+  check(): void;
+  /** ms of fake time with nobody holding the VIP, since `since`. */
+  gapSince(since: number): number;
+}
+
+async function world(): Promise<World> {
+  const clock = new FakeClock();
+  const segment = new FakeSegment();
+  const lease = new FakeLease(clock);
+  const nodes: Node[] = [];
+  for (const [i, name] of ["cp-1", "cp-2", "cp-3"].entries()) {
+    nodes.push(
+      await startNode({
+        clock,
+        segment,
+        name,
+        ip: `10.62.0.${i + 1}`,
+        priority: 100,
+        health: true,
+        flags: { "election.mode": "lease" },
+        backends: {
+          lease: leaseBackend({ requests: () => lease.requests(name) }),
+        },
+      }),
+    );
+  }
+  const gaps: [number, number | null][] = [];
+  const w: World = {
+    clock,
+    lease,
+    nodes,
+    check() {
+      const h = holders(nodes);
+      assert.ok(
+        h.length <= 1,
+        `two holders at ${clock.now()}: ${h}\n${logs(nodes)}`,
+      );
+      const open = gaps.at(-1);
+      if (h.length === 0 && (!open || open[1] !== null)) {
+        gaps.push([clock.now(), null]);
+      }
+      if (h.length === 1 && open && open[1] === null) open[1] = clock.now();
+    },
+    gapSince(since) {
+      return gaps.filter(([a]) => a >= since).reduce(
+        (s, [a, b]) => s + ((b ?? clock.now()) - a),
+        0,
+      );
+    },
+  };
+  return w;
+}
+
+async function until(
+  w: World,
+  what: string,
+  done: () => boolean,
+  limit = 120_000,
+) {
+  await w.clock.until(what, () => {
+    w.check();
+    return done();
+  }, limit);
+}
+
+async function stopAll(w: World) {
+  for (const n of w.nodes) n.stop();
+  for (const n of w.nodes) n.stop();
+  await w.clock.advance(3000);
+  for (const n of w.nodes) assert.equal(await n.done, 0, logs(w.nodes));
+}
+
+function holderNode(w: World): Node {
+  const h = holders(w.nodes);
+  assert.equal(h.length, 1);
+  return w.nodes.find((n) => n.name === h[0])!;
+}
+
+Deno.test("in process (lease): one holder, with the fenced 12 s lifetime renewed only by renewals", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  const h = holderNode(w);
+  assert.equal(w.lease.record?.holderIdentity, h.name);
+  assert.equal(h.kernel.address(VIP)!.validLft, 12);
+  assert.equal(h.kernel.address(VIP)!.preferredLft, 0);
+  assert.ok(h.kernel.announcements.some((a) => a.ip === VIP));
+  // A minute later: still the same holder, the lifetime never above 12 s.
+  const end = w.clock.now() + 60_000;
+  await until(w, "a minute", () => {
+    const a = h.kernel.address(VIP);
+    assert.ok(a && a.validLft <= 12, `lifetime ${a?.validLft}`);
+    return w.clock.now() >= end;
+  });
+  assert.deepEqual(holders(w.nodes), [h.name]);
+  assert.ok(h.logged(/lease follower -> (claiming|holder)/), logs(w.nodes));
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): the holder cut from its store gives up by renew_deadline; a follower takes over after the lease duration", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  const old = holderNode(w);
+  const cutAt = w.clock.now();
+  w.lease.cut.add(old.name);
+  await until(
+    w,
+    "VIP gone from the cut holder",
+    () => !old.kernel.hasAddress(VIP),
+  );
+  const gone = w.clock.now() - cutAt;
+  // Its last renewal was at most one retry period (2 s) before the cut.
+  assert.ok(gone <= 10_000 && gone >= 8_000 - 100, `gone after ${gone} ms`);
+  assert.ok(old.logged(/could not renew the lease for 10s/), logs(w.nodes));
+  await until(w, "a new holder", () => holders(w.nodes).length === 1);
+  // A follower saw the holder's last renewal (at most 2 s before the cut)
+  // on its next jittered try (at most 2.2 × 2 s later), and waits 15 s from
+  // that sighting: client-go's takeover, 13 s to 19.4 s.
+  const took = w.clock.now() - cutAt;
+  assert.ok(took >= 13_000 && took <= 19_400 + 100, `took ${took} ms`);
+  assert.notEqual(holderNode(w).name, old.name);
+  w.lease.cut.delete(old.name);
+  await w.clock.advance(20_000);
+  w.check();
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): SIGTERM hands over make-before-break with no second holder and no long gap", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  await w.clock.advance(5000);
+  const old = holderNode(w);
+  const at = w.clock.now();
+  old.stop();
+  await until(w, "another holder", () => {
+    const h = holders(w.nodes);
+    return h.length === 1 && h[0] !== old.name;
+  });
+  // The taker waited for the old VIP to go (probe), then added its own.
+  assert.ok(w.gapSince(at) <= 20, `no VIP for ${w.gapSince(at)} ms`);
+  assert.equal(await old.done, 0);
+  assert.ok(old.logged(/lease holder -> releasing/), logs(w.nodes));
+  assert.ok(old.logged(/lease releasing -> stopped: cp-\d holds the lease/));
+  const taker = holderNode(w);
+  assert.ok(taker.logged(/no longer answers for the VIP/), logs(w.nodes));
+  assert.equal(w.lease.record!.leaseTransitions, 1);
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): a holder whose API server turns unready releases, and the VIP moves without overlap", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  await w.clock.advance(5000);
+  const old = holderNode(w);
+  const at = w.clock.now();
+  old.verdict = NOT_READY;
+  await until(w, "another holder", () => {
+    const h = holders(w.nodes);
+    return h.length === 1 && h[0] !== old.name;
+  });
+  assert.ok(w.gapSince(at) <= 20, `no VIP for ${w.gapSince(at)} ms`);
+  assert.ok(old.logged(/lease holder -> releasing/), logs(w.nodes));
+  // Not ready: it never claims again while the others are there.
+  await w.clock.advance(30_000);
+  w.check();
+  assert.ok(!old.kernel.hasAddress(VIP));
+  await stopAll(w);
+});
