@@ -28,6 +28,10 @@ export interface NodeState {
   priority: number;
   running: boolean;
   ready: boolean;
+  /** Its API server process runs. */
+  apiUp: boolean;
+  /** Its API server reaches the shared store. */
+  storeUp: boolean;
   linked: boolean;
   /** How it is cut off when not linked. */
   offline: "cut" | "partition" | null;
@@ -58,6 +62,10 @@ export interface Driver {
   stop(n: NodeState): Promise<{ label: string; at: number }>;
   /** Switches the API server; resolves with the time it took effect. */
   setReady(n: NodeState, ready: boolean): Promise<number>;
+  /** Kills (SIGKILL) or starts the node's API server process; resolves with when. */
+  setApi(n: NodeState, up: boolean): Promise<number>;
+  /** Cuts or restores the node's API server's link to the store; resolves with when. */
+  setStore(n: NodeState, connected: boolean): Promise<number>;
 }
 
 /** Options of {@link spawnHaVip}. */
@@ -277,6 +285,14 @@ async function stopDaemon(
 
 /** Options of {@link haVipDriver}. */
 export interface HaVipDriverOptions {
+  /** `election.mode` (default vrrp). */
+  election?: "vrrp" | "lease";
+  /** Lease mode's timing, ms. */
+  lease?: {
+    durationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
   lockFlag: string;
   advertIntervalMs: number;
   stabilityWindowMs: number;
@@ -422,6 +438,17 @@ function haVipHealthArgs(
   ];
 }
 
+/** `--mode lease` and its timing, in lease mode. */
+function leaseArgs(o: HaVipDriverOptions): string[] {
+  if (o.election !== "lease" || !o.lease) return [];
+  return [
+    ...["--mode", "lease"],
+    ...["--lease-duration", `${o.lease.durationMs}ms`],
+    ...["--lease-renew-deadline", `${o.lease.renewDeadlineMs}ms`],
+    ...["--lease-retry-period", `${o.lease.retryPeriodMs}ms`],
+  ];
+}
+
 /** ha-vip on every node, each checking its own simulated API server. */
 export function haVipDriver(
   topo: Topology,
@@ -458,6 +485,7 @@ export function haVipDriver(
         advertIntervalMs: o.advertIntervalMs,
         extraArgs: [
           ...haVipHealthArgs(n, o, { caCert, tokenFile }),
+          ...leaseArgs(o),
           ...o.extraArgs,
         ],
       });
@@ -482,22 +510,40 @@ export function haVipDriver(
       return { label: `${n.host.name} crashed (SIGKILL)`, at };
     },
     stop: stopDaemon,
-    async setReady(n, ready) {
-      const ack = new Promise<number>((r) =>
-        n.controlAcks.push(() => r(nowMs()))
-      );
-      await Deno.writeTextFile(
-        n.controlFile,
-        JSON.stringify({ failing: ready ? [] : ["etcd"] }),
-      );
-      // The server polls its control file every 100 ms and logs each change.
-      return await within(
-        ack,
-        3000,
-        `${n.host.name}'s API server ignored its control file`,
-      );
+    setReady: (n, ready) => control(n, { failing: ready ? [] : ["etcd"] }),
+    async setApi(n, up) {
+      if (!up) {
+        const at = nowMs();
+        n.api?.kill("SIGKILL");
+        await n.api?.status;
+        return at;
+      }
+      const at = nowMs();
+      await startApiServer(topo, repoRoot, n, {
+        lockFlag: o.lockFlag,
+        pkiDir,
+        token,
+        say: o.say,
+      });
+      return at;
     },
+    setStore: (n, connected) => control(n, { store: connected }),
   };
+}
+
+/** Writes a control command to `n`'s API server; resolves when it applied it. */
+async function control(
+  n: NodeState,
+  command: Record<string, unknown>,
+): Promise<number> {
+  const ack = new Promise<number>((r) => n.controlAcks.push(() => r(nowMs())));
+  await Deno.writeTextFile(n.controlFile, JSON.stringify(command));
+  // The server polls its control file every 100 ms and logs each change.
+  return await within(
+    ack,
+    3000,
+    `${n.host.name}'s API server ignored its control file`,
+  );
 }
 
 /**
@@ -565,5 +611,8 @@ export function keepalivedDriver(
       // keepalived has no API server check in this lab (no track_script).
       return Promise.resolve(nowMs());
     },
+    // keepalived's nodes run no API server here.
+    setApi: () => Promise.resolve(nowMs()),
+    setStore: () => Promise.resolve(nowMs()),
   };
 }

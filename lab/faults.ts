@@ -35,9 +35,17 @@ export function resolveNode(
   previous: string | null,
 ): string {
   const want = ev.node ??
-    (["crash", "die", "unready", "stop", "cut", "partition", "steady"].includes(
-        ev.kind,
-      )
+    ([
+        "crash",
+        "die",
+        "unready",
+        "stop",
+        "cut",
+        "partition",
+        "steady",
+        "apidown",
+        "storeloss",
+      ].includes(ev.kind)
       ? "holder"
       : "previous");
   if (want === "backup") {
@@ -74,6 +82,14 @@ export function applyToModel(n: NodeState, kind: EventKind): void {
     case "unready":
     case "ready":
       n.ready = kind === "ready";
+      break;
+    case "apidown":
+    case "apiup":
+      n.apiUp = kind === "apiup";
+      break;
+    case "storeloss":
+    case "storeback":
+      n.storeUp = kind === "storeback";
       break;
     case "cut":
     case "partition":
@@ -247,7 +263,35 @@ export async function performFault(
     case "partition":
     case "heal":
       return await changeLink(run, n, kind);
+    case "apidown":
+    case "apiup":
+    case "storeloss":
+    case "storeback":
+      return await switchApiProcessOrStore(run, n, kind);
   }
+}
+
+async function switchApiProcessOrStore(
+  run: Run,
+  n: NodeState,
+  kind: "apidown" | "apiup" | "storeloss" | "storeback",
+): Promise<FaultAction> {
+  const who = n.host.name;
+  const label = {
+    apidown: `${who}'s API server process dies (SIGKILL)`,
+    apiup: `${who}'s API server process starts again`,
+    storeloss:
+      `${who}'s API server loses its store (its etcd partitioned away)`,
+    storeback: `${who}'s API server reaches its store again`,
+  }[kind];
+  const at = kind === "apidown" || kind === "apiup"
+    ? await run.driver.setApi(n, kind === "apiup")
+    : await run.driver.setStore(n, kind === "storeback");
+  run.say("lab", label, at);
+  const notes = run.driver.healthGated ? [] : [
+    `${run.impl} does not check the API server here: the VIP does not move`,
+  ];
+  return { label, at, notes };
 }
 
 /** What a partitioned node did on its own side. */

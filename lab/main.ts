@@ -13,6 +13,7 @@
 import { advertIntervalFlag, durationFlag, wholeNumberFlag } from "./flags.ts";
 import { formatComparison, formatEvent, formatTimeline } from "./report.ts";
 import {
+  DEFAULT_LEASE,
   type EventKind,
   type Implementation,
   runScenario,
@@ -28,13 +29,21 @@ const USAGE = `usage: deno run -A lab/main.ts [flags]     (as root)
   --ipv6                  an IPv6 VIP: VRRP over IPv6, the client probing by ICMPv6/NDP
   --keepalived            run keepalived 2.2 instead of ha-vip
   --compare               run keepalived, then ha-vip, and print both side by side
+  --mode vrrp|lease       ha-vip's election (default vrrp); lease: a Lease in the
+                          shared simulated API store, and its own default script
+                          (steady,crash,restart,unready,ready,stop,start,cut,
+                          restore,partition,heal,apidown,apiup,storeloss,storeback)
+  --lease-timing D/R/P    lease duration / renew deadline / retry period
+                          (default 15s/10s/2s; e.g. 5s/3s/1s)
   --events LIST           comma-separated script (default steady,crash,restart,
                           unready,ready,stop,start,cut,restore,partition,heal,
                           partition:backup,heal); an item may name its node:
                           crash:node2, partition:backup (the node that would
                           take over), heal:previous; and how long to watch
                           after it settled: partition@15s (default 1s,
-                          steady 3s)
+                          steady 3s). Also: apidown / apiup (the node's API
+                          server process killed / started), storeloss /
+                          storeback (its API server cut from the store)
   --stability-window D    ha-vip --stability-window (default 2s)
   --health-interval D     ha-vip --health-interval (default: the daemon's)
   --vip-lifetime D        ha-vip --vip-lifetime (default: the daemon's, 5s)
@@ -58,9 +67,19 @@ const KINDS: EventKind[] = [
   "heal",
   "die",
   "revive",
+  "apidown",
+  "apiup",
+  "storeloss",
+  "storeback",
 ];
 
 interface Flags {
+  election: "vrrp" | "lease";
+  lease?: {
+    durationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
   nodes: number;
   family: 4 | 6;
   advertIntervalMs: number;
@@ -78,6 +97,7 @@ interface Flags {
 
 function parseFlags(args: string[]): Flags | string {
   const f: Flags = {
+    election: "vrrp",
     nodes: 3,
     family: 4,
     advertIntervalMs: 1000,
@@ -115,6 +135,31 @@ function parseFlags(args: string[]): Flags | string {
       case "--compare":
         f.implementations = ["keepalived", "ha-vip"];
         break;
+      case "--mode": {
+        const m = value();
+        if (m !== "vrrp" && m !== "lease") {
+          return `--mode: ${JSON.stringify(m)} is not vrrp or lease`;
+        }
+        f.election = m;
+        break;
+      }
+      case "--lease-timing": {
+        const parts = (value() ?? "").split("/");
+        const ms = parts.map((x, i) =>
+          durationFlag(
+            ["lease duration", "renew deadline", "retry period"][i],
+            x,
+          )
+        );
+        if (parts.length !== 3) {
+          return `--lease-timing: expected D/R/P, e.g. 15s/10s/2s`;
+        }
+        const bad = ms.find((x) => typeof x === "string");
+        if (bad !== undefined) return `--lease-timing: ${bad}`;
+        const [d, r, p] = ms as number[];
+        f.lease = { durationMs: d, renewDeadlineMs: r, retryPeriodMs: p };
+        break;
+      }
       case "--events": {
         const list = (value() ?? "").split(",").filter(Boolean);
         const events: ScenarioEvent[] = [];
@@ -211,11 +256,17 @@ async function main(args: string[]): Promise<number> {
   }
   const results: ScenarioResult[] = [];
   for (const implementation of f.implementations) {
-    console.log(
-      `\n=== ${implementation}: ${f.nodes} nodes, advert interval ${f.advertIntervalMs} ms ===`,
-    );
+    const lease = f.lease ?? DEFAULT_LEASE;
+    const how = implementation === "ha-vip" && f.election === "lease"
+      ? `lease ${lease.durationMs / 1000}s/${lease.renewDeadlineMs / 1000}s/${
+        lease.retryPeriodMs / 1000
+      }s`
+      : `advert interval ${f.advertIntervalMs} ms`;
+    console.log(`\n=== ${implementation}: ${f.nodes} nodes, ${how} ===`);
     const result = await runScenario({
       implementation,
+      election: f.election,
+      lease: f.lease,
       nodes: f.nodes,
       family: f.family,
       advertIntervalMs: f.advertIntervalMs,

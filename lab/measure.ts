@@ -47,8 +47,19 @@ const GAP_TAIL_MS = 100;
 export function defaultBounds(
   impl: Implementation,
   kind: EventKind,
-  p: { A: number; W: number; H: number; L: number; onHolder?: boolean },
+  p: {
+    A: number;
+    W: number;
+    H: number;
+    L: number;
+    onHolder?: boolean;
+    /** Lease mode's duration, renew deadline and retry period (absent: VRRP). */
+    lease?: { D: number; R: number; P: number };
+  },
 ): Bounds {
+  if (impl === "ha-vip" && p.lease) {
+    return leaseBounds(kind, { ...p, ...p.lease });
+  }
   const { A, W, H, L } = p;
   // VRRP: a backup takes over 3 intervals + skew (< 1 interval) after the
   // last advert; a second of slack for process scheduling and GARP.
@@ -111,6 +122,74 @@ export function defaultBounds(
       return impl === "ha-vip"
         ? { maxGapMs: A + 250, maxDualMs: A + 250 }
         : { maxDualMs: A + 250 };
+    case "apidown":
+    case "storeloss":
+      // The API server's verdict turns, then priority 0 (make-before-break).
+      // (Losing the store: /readyz fails etcd only after 2 s of it.)
+      return impl === "ha-vip" && p.onHolder !== false
+        ? { maxGapMs: planned, maxTakeoverMs: W + 2 * H + failover + 3000 }
+        : { maxGapMs: 0 };
+    case "apiup":
+    case "storeback":
+      return { maxGapMs: planned, maxDualMs: A };
+  }
+}
+
+/**
+ * Lease mode (D duration, R renew deadline, P retry period): never two
+ * holders, in any event, counting cut-off nodes too. A holder that stops
+ * renewing (crash, cut, partition, its API server or store lost) is taken
+ * over D after a follower last saw it renew, which it sees on its next
+ * try: at most D + 2.2 P (client-go's jitter) after the event, plus 1.5 s
+ * for the processes and the network. A planned handover (SIGTERM, not
+ * ready) is taken on a follower's next try (≤ 2.2 P) and costs one probe
+ * round of outage. A recovery moves nothing: the holder keeps the Lease.
+ */
+function leaseBounds(
+  kind: EventKind,
+  p: { W: number; H: number; L: number; D: number; P: number },
+): Bounds {
+  const slack = 1500;
+  const expiry = p.D + 2.2 * p.P + slack;
+  const planned = 250;
+  switch (kind) {
+    case "steady":
+      return { maxGapMs: 0, maxDualMs: 0 };
+    case "crash":
+      return {
+        maxGapMs: expiry,
+        maxTakeoverMs: expiry,
+        maxDualMs: 0,
+        // Its VIP outlives it by its fenced lifetime and the kernel's lateness.
+        maxExpiryMs: p.L + p.P + 2500,
+      };
+    case "die":
+    case "cut":
+    case "partition":
+    case "apidown":
+    case "storeloss":
+      return { maxGapMs: expiry, maxTakeoverMs: expiry, maxDualMs: 0 };
+    case "unready":
+      return {
+        maxGapMs: planned,
+        maxTakeoverMs: p.W + 2 * p.H + 1000 + 2.2 * p.P + slack,
+        maxDualMs: 0,
+      };
+    case "stop":
+      return {
+        maxGapMs: planned,
+        maxTakeoverMs: 2.2 * p.P + slack,
+        maxDualMs: 0,
+      };
+    case "restart":
+    case "start":
+    case "ready":
+    case "restore":
+    case "heal":
+    case "revive":
+    case "apiup":
+    case "storeback":
+      return { maxGapMs: planned, maxDualMs: 0 };
   }
 }
 
@@ -418,6 +497,14 @@ function judgePartitionAndHeal(
   m: EventMeasurement,
 ): void {
   const who = f.n.host.name;
+  if (run.election === "lease" && m.dualHolderAnyMs > 0) {
+    // Fencing: a cut-off holder's VIP is gone before anyone takes over.
+    m.problems.push(
+      `two holders counting cut-off nodes for ${
+        fmtS(m.dualHolderAnyMs)
+      }: the fenced lifetime did not end in time`,
+    );
+  }
   if (f.ev.kind === "partition") {
     if (m.isolatedCarrier === false) {
       m.problems.push(
@@ -428,7 +515,7 @@ function judgePartitionAndHeal(
       m.notes.push(
         `${who} did not hold the VIP on its own side: the heal will be no conflict of two masters`,
       );
-    } else if (m.isolatedHoldMs !== undefined) {
+    } else if (m.isolatedHoldMs !== undefined && run.election !== "lease") {
       m.notes.push(
         `${who} is master alone on its side (expected): two holders counting the isolated node for ${
           fmtS(m.dualHolderAnyMs)
@@ -441,12 +528,15 @@ function judgePartitionAndHeal(
         : `its API server lost the store (etcd failing) after ${
           fmtS(m.isolatedStoreLostMs)
         }`;
+      const why = run.election === "lease"
+        ? "so it could not renew the Lease and gave the VIP up (renew_deadline), before anyone took over"
+        : "so it turned unready (the minority side of the partition)";
       m.notes.push(
         m.isolatedStepDownMs === null || m.isolatedStepDownMs === undefined
           ? `${who}: ${lost}; it still held the VIP on its side when the window ended (the partition was shorter than the step-down)`
           : `${who} stepped down on its side after ${
             fmtS(m.isolatedStepDownMs)
-          }: ${lost}, so it turned unready (the minority side of the partition)`,
+          }: ${lost}, ${why}`,
       );
     }
   }
@@ -477,6 +567,9 @@ export function judgeEvent(run: Run, f: EventFacts, m: EventMeasurement): void {
       W: run.W,
       H: run.H,
       L: run.L,
+      lease: run.election === "lease"
+        ? { D: run.D, R: run.R, P: run.P }
+        : undefined,
       onHolder: f.holderBefore === f.n,
     }),
     ...run.options.bounds?.[f.ev.kind],

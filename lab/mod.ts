@@ -72,12 +72,16 @@ export {
 } from "./vip_watch.ts";
 export {
   type Bounds,
+  DEFAULT_LEASE,
   defaultBounds,
   defaultEvents,
+  defaultLeaseEvents,
+  type ElectionMode,
   type EventKind,
   type EventMeasurement,
   type Gap,
   type Implementation,
+  type LeaseTiming,
   priorityOf,
   runScenario,
   type ScenarioEvent,

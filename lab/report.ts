@@ -139,7 +139,13 @@ export function formatComparison(results: ScenarioResult[]): string {
   if (results.length === 0) return "";
   const header = [
     "event",
-    ...results.map((r) => `${r.implementation} (${r.advertIntervalMs} ms)`),
+    ...results.map((r) =>
+      r.election === "lease" && r.lease
+        ? `${r.implementation} lease (${r.lease.durationMs / 1000}/${
+          r.lease.renewDeadlineMs / 1000
+        }/${r.lease.retryPeriodMs / 1000} s)`
+        : `${r.implementation} (${r.advertIntervalMs} ms)`
+    ),
   ];
   const rows: string[][] = [];
   const count = Math.max(...results.map((r) => r.events.length));
@@ -154,6 +160,10 @@ export function formatComparison(results: ScenarioResult[]): string {
       ];
       if (m.takeoverMs !== null) parts.push(`takeover ${fmtS(m.takeoverMs)}`);
       if (m.dualHolderMs > 0) parts.push(`2 holders ${fmtS(m.dualHolderMs)}`);
+      if (r.election === "lease") {
+        // Lease mode's promise: never two holders, cut-off nodes included.
+        parts.push(`overlap ${fmtS(m.dualHolderAnyMs)}`);
+      }
       if (m.vipExpiredMs !== undefined) {
         parts.push(`expiry ${opt(m.vipExpiredMs, "never")}`);
       }

@@ -11,6 +11,7 @@ import type { ClientView } from "./client_view.ts";
 import type { Driver, NodeState } from "./daemons.ts";
 import type { Say } from "./narration.ts";
 import type {
+  ElectionMode,
   EventKind,
   Implementation,
   ScenarioOptions,
@@ -25,8 +26,14 @@ export interface Timing {
   W: number;
   /** ha-vip health interval (0 for keepalived). */
   H: number;
-  /** ha-vip VIP lifetime (0 for keepalived). */
+  /** ha-vip VIP lifetime (0 for keepalived; lease mode: the fenced one). */
   L: number;
+  /** How the holder is elected. */
+  election: ElectionMode;
+  /** Lease mode: duration, renew deadline, retry period (0 in VRRP mode). */
+  D: number;
+  R: number;
+  P: number;
 }
 
 /** One run of the scenario. */
@@ -47,6 +54,8 @@ export interface Run extends Timing {
   closing: boolean;
   /** The soak's adverse conditions are on (`options.stress`). */
   stressed: boolean;
+  /** Lease mode: the node the lab last saw holding the Lease's VIP. */
+  leaseHolder?: NodeState;
 }
 
 /** Holding the VIP alone, stable this long, settles an event. */
@@ -60,7 +69,7 @@ export const SETTLE_STABLE_MS = 1000;
  * that long measures the whole outage.
  */
 export function settleTimeout(t: Timing, kind?: EventKind): number {
-  return 10000 + t.W + 2 * t.H + 6 * t.A + t.L +
+  return 10000 + t.W + 2 * t.H + 6 * t.A + t.L + t.D + 3 * t.P +
     (kind === "heal" ? 50000 : 0);
 }
 
@@ -88,14 +97,25 @@ export function checkFatal(run: Run): void {
 
 /** May `n` hold the VIP, as the lab models it? */
 export function eligible(run: Run, n: NodeState): boolean {
-  return n.running && n.linked && (n.ready || !run.driver.healthGated);
+  const healthy = n.ready && n.apiUp && n.storeUp;
+  return n.running && n.linked && (healthy || !run.driver.healthGated);
 }
 
-/** The node that should hold the VIP: the eligible one with the highest priority. */
-export function expectedHolder(run: Run): NodeState | null {
+/**
+ * The node that should hold the VIP. VRRP: the eligible one with the
+ * highest priority. Lease mode has no priorities: the holder keeps the
+ * Lease while it is eligible, and when it is not, any eligible node may
+ * win it; `undefined` means "one of them, not decided yet".
+ */
+export function expectedHolder(run: Run): NodeState | null | undefined {
   const c = run.nodes.filter((n) => eligible(run, n))
     .sort((a, b) => b.priority - a.priority);
-  return c[0] ?? null;
+  if (run.election !== "lease") return c[0] ?? null;
+  const holding = connectedHolders(run).filter((n) => eligible(run, n));
+  if (holding.length === 1) run.leaseHolder = holding[0];
+  const h = run.leaseHolder;
+  if (h && eligible(run, h)) return h;
+  return c.length === 0 ? null : undefined;
 }
 
 /** Connected nodes holding the VIP now. */

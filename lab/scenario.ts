@@ -23,6 +23,7 @@
  */
 
 import { autoVipLifetime } from "../lib/config/mod.ts";
+import { fencingPlan } from "../lib/lease/mod.ts";
 import { ClientView } from "./client_view.ts";
 import {
   type Driver,
@@ -64,6 +65,7 @@ import type {
   EventKind,
   EventMeasurement,
   Implementation,
+  LeaseTiming,
   ScenarioEvent,
   ScenarioOptions,
   ScenarioResult,
@@ -80,6 +82,38 @@ import { type VipChange, watchVip } from "./vip_watch.ts";
 
 export type * from "./scenario_types.ts";
 export { defaultBounds } from "./measure.ts";
+
+/** Lease mode's default timing: client-go's (and kube-controller-manager's). */
+export const DEFAULT_LEASE: LeaseTiming = {
+  durationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
+
+/**
+ * Lease mode's default script: the same failures as VRRP's, plus the
+ * holder's API server process dying and the holder's API server losing
+ * its store. No priorities: after a recovery the holder stays where it is.
+ */
+export function defaultLeaseEvents(): ScenarioEvent[] {
+  return [
+    { kind: "steady" },
+    { kind: "crash" },
+    { kind: "restart" },
+    { kind: "unready" },
+    { kind: "ready" },
+    { kind: "stop" },
+    { kind: "start" },
+    { kind: "cut" },
+    { kind: "restore" },
+    { kind: "partition" },
+    { kind: "heal" },
+    { kind: "apidown" },
+    { kind: "apiup" },
+    { kind: "storeloss" },
+    { kind: "storeback" },
+  ];
+}
 
 /**
  * The default script: every kind of failure, each followed by recovery.
@@ -127,11 +161,22 @@ function scenarioTiming(
       `advertIntervalMs must be a multiple of 10 from 10 to 40950, got ${A}`,
     );
   }
+  const election = impl === "ha-vip" ? options.election ?? "vrrp" : "vrrp";
+  const lease = options.lease ?? DEFAULT_LEASE;
+  const lease3 = election === "lease"
+    ? { D: lease.durationMs, R: lease.renewDeadlineMs, P: lease.retryPeriodMs }
+    : { D: 0, R: 0, P: 0 };
+  const fenced = fencingPlan({ ...lease });
+  const auto = election === "lease"
+    ? ("error" in fenced ? 0 : fenced.lifetimeS * 1000)
+    : autoVipLifetime(A);
   return {
     A,
     W: impl === "ha-vip" ? options.stabilityWindowMs ?? 2000 : 0,
     H: impl === "ha-vip" ? options.healthIntervalMs ?? 2000 : 0,
-    L: impl === "ha-vip" ? options.vipLifetimeMs ?? autoVipLifetime(A) : 0,
+    L: impl === "ha-vip" ? options.vipLifetimeMs ?? auto : 0,
+    election,
+    ...lease3,
   };
 }
 
@@ -156,6 +201,8 @@ function createDriver(
   const verbose = o.options.verbose ?? false;
   return impl === "ha-vip"
     ? haVipDriver(topo, repoRoot, {
+      election: o.timing.election,
+      lease: o.options.lease ?? DEFAULT_LEASE,
       lockFlag: o.lockFlag,
       advertIntervalMs: o.timing.A,
       stabilityWindowMs: o.timing.W,
@@ -181,6 +228,8 @@ function newNodes(topo: Topology): NodeState[] {
     priority: priorityOf(i),
     running: false,
     ready: true,
+    apiUp: true,
+    storeUp: true,
     linked: true,
     offline: null,
     linkDown: [],
@@ -260,7 +309,9 @@ async function settle(
     const t = nowMs();
     const exp = expectedHolder(run);
     const holders = connectedHolders(run);
-    const primary = exp === null
+    const primary = exp === undefined
+      ? false
+      : exp === null
       ? holders.length === 0
       : exp.watcher!.holding && run.client.neighMac === exp.host.mac &&
         run.client.reachable;
@@ -293,7 +344,7 @@ async function playEvent(
   // The model changes first and the settle watch starts before the
   // action, so settle times are measured from the action itself.
   applyToModel(n, ev.kind);
-  const exp = expectedHolder(run);
+  const before = expectedHolder(run);
   const settling = settle(run, ev.kind);
   const action = await performFault(run, n, ev.kind);
   const isolated = ev.kind === "partition"
@@ -308,6 +359,8 @@ async function playEvent(
     run.say("lab", `stress: ${describeStress(stress)}`);
     await applyStress(run.topo, run.nodes, stress);
   }
+  // Lease mode: which eligible node won is known once it has settled.
+  const exp = before === undefined ? expectedHolder(run) ?? null : before;
   const window = await holdWindow(run, ev, action.at, settledAt);
   const facts: EventFacts = {
     index,
@@ -364,7 +417,13 @@ async function play(
   const { topo, A } = run;
   run.say(
     "lab",
-    `${run.impl} on ${topo.nodes.length} nodes, VIP ${topo.vipCidr}, advert ${A} ms; logs in ${topo.logDir}`,
+    `${run.impl} on ${topo.nodes.length} nodes, VIP ${topo.vipCidr}, ${
+      run.election === "lease"
+        ? `lease ${run.D / 1000}s/${run.R / 1000}s/${
+          run.P / 1000
+        }s, VIP lifetime ${run.L / 1000}s`
+        : `advert ${A} ms`
+    }; logs in ${topo.logDir}`,
   );
   await watchNodes(run);
   const prober = await startClient(run, events);
@@ -396,7 +455,10 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const impl = options.implementation ?? "ha-vip";
   const timing = scenarioTiming(impl, options);
-  const events = options.events ?? defaultEvents(options.nodes ?? 3);
+  const events = options.events ??
+    (timing.election === "lease"
+      ? defaultLeaseEvents()
+      : defaultEvents(options.nodes ?? 3));
   const repoRoot = options.repoRoot ??
     new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const started = nowMs();
@@ -447,6 +509,10 @@ export async function runScenario(
   }
   return {
     implementation: impl,
+    election: timing.election,
+    ...(timing.election === "lease"
+      ? { lease: options.lease ?? DEFAULT_LEASE }
+      : {}),
     nodes: topo.nodes.length,
     advertIntervalMs: timing.A,
     vip: topo.vipCidr,

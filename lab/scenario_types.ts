@@ -50,7 +50,28 @@ export type EventKind =
    */
   | "die"
   /** Bring a dead node back: its address again, then its daemon. */
-  | "revive";
+  | "revive"
+  /** Kill the node's API server process (SIGKILL): connection refused. */
+  | "apidown"
+  /** Start it again. */
+  | "apiup"
+  /**
+   * Cut the node's API server from the shared store (its "etcd" is
+   * partitioned away): writes fail, `/readyz` fails etcd after 2 s.
+   */
+  | "storeloss"
+  /** Reconnect it. */
+  | "storeback";
+
+/** How the ha-vip nodes elect the holder. */
+export type ElectionMode = "vrrp" | "lease";
+
+/** ha-vip's lease timing in lease mode, ms. */
+export interface LeaseTiming {
+  durationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
 
 /** One step of the script. */
 export interface ScenarioEvent {
@@ -97,6 +118,10 @@ export interface TimelineEntry {
 export interface ScenarioOptions {
   /** Default `ha-vip`. */
   implementation?: Implementation;
+  /** ha-vip's `election.mode` (default vrrp; keepalived is always VRRP). */
+  election?: ElectionMode;
+  /** Lease mode's timing (default 15 s / 10 s / 2 s). */
+  lease?: LeaseTiming;
   /** Default 3. */
   nodes?: number;
   /**
@@ -266,6 +291,10 @@ export interface EventMeasurement {
 /** The whole run. */
 export interface ScenarioResult {
   implementation: Implementation;
+  /** How the holder was elected (keepalived: vrrp). */
+  election: ElectionMode;
+  /** Lease mode's timing. */
+  lease?: LeaseTiming;
   nodes: number;
   advertIntervalMs: number;
   vip: string;

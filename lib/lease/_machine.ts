@@ -48,6 +48,15 @@ import { fencingPlan, type LeaseTiming, lifetimeAfter } from "./_fencing.ts";
 /** client-go's `JitterFactor`: followers wait retry × (1 + 1.2 × random). */
 export const JITTER_FACTOR = 1.2;
 
+/**
+ * A releasing holder that sees its successor in the Lease keeps the VIP
+ * this much longer: the successor adds it once its probe hears the old one
+ * go, and by then its own claim has been answered, so clients see only
+ * the probe's round (the successor's answer can trail our read of the
+ * Lease by tens of ms on a busy API server).
+ */
+export const SUCCESSOR_GRACE_MS = 100;
+
 /** Configuration of the machine. */
 export interface LeaseMachineConfig extends LeaseTiming {
   /** This node's `holderIdentity` (the node name). */
@@ -166,6 +175,8 @@ export interface LeaseState {
   readonly claimStrict: boolean;
   /** Claiming: add the VIP at this time even without the probe's word. */
   readonly claimDeadlineMs: number | null;
+  /** Releasing: the successor seen in the Lease, and when to let go. */
+  readonly successor: { readonly name: string; readonly atMs: number } | null;
   /** mulberry32 state. */
   readonly rng: number;
 }
@@ -294,6 +305,7 @@ export function createLeaseState(config: LeaseMachineConfig): LeaseState {
     probeResult: null,
     claimStrict: false,
     claimDeadlineMs: null,
+    successor: null,
     rng: (config.seed ?? 1) >>> 0,
   };
 }
@@ -633,6 +645,7 @@ class Draft {
   }
 
   finishHandover(reason: string): void {
+    this.s.successor = null;
     this.removeVip();
     if (this.s.shuttingDown) return this.stop(reason);
     this.go("follower", reason);
@@ -738,7 +751,9 @@ function onPoll(d: Draft, result: ApiResult): void {
     d.observe(result.lease);
     const holder = s.observed!.record.holderIdentity;
     if (holder !== "" && holder !== d.me) {
-      return d.finishHandover(`${holder} holds the lease`);
+      s.successor = { name: holder, atMs: d.now + SUCCESSOR_GRACE_MS };
+      s.nextTryMs = null;
+      return;
     }
   }
   s.nextTryMs = d.now + s.config.handoverPollMs;
@@ -780,6 +795,12 @@ function drive(d: Draft): void {
         "the VIP's fenced lifetime ended without a renewal; it is off the interface until the next one",
       );
     }
+  }
+  if (
+    s.phase === "releasing" && s.successor !== null &&
+    now >= s.successor.atMs
+  ) {
+    d.finishHandover(`${s.successor.name} holds the lease`);
   }
   const holding = s.phase === "holder" || s.phase === "claiming";
   if (
@@ -828,6 +849,9 @@ function nextDeadline(s: LeaseState): number | null {
     (s.phase === "holder" || s.phase === "claiming") && s.lastWriteOkMs !== null
   ) {
     times.push(s.lastWriteOkMs + s.config.renewDeadlineMs);
+  }
+  if (s.phase === "releasing" && s.successor !== null) {
+    times.push(s.successor.atMs);
   }
   if (s.phase === "claiming" && s.claimDeadlineMs !== null) {
     times.push(s.claimDeadlineMs);

@@ -54,6 +54,7 @@ export {
   type Purpose,
   step,
   type StepResult,
+  SUCCESSOR_GRACE_MS,
 } from "./_machine.ts";
 export {
   formatMicroTime,
