@@ -309,6 +309,45 @@ export interface HaVipDriverOptions {
   statusEndpoint?: boolean;
 }
 
+/** The lab's full-access token for the simulated API servers (kubectl). */
+export const ADMIN_TOKEN_FILE = (topo: Topology): string =>
+  `${topo.logDir}/admin-token`;
+
+/** The cluster CA of the lab's simulated API servers. */
+export const CA_FILE = (topo: Topology): string => `${topo.logDir}/pki/ca.crt`;
+
+/**
+ * A kubeconfig for any node's own API server (`https://127.0.0.1:6443`
+ * inside its namespace), with the lab's CA and full-access token; the
+ * serving certificate is verified as `kubernetes` (no 127.0.0.1 SAN).
+ */
+export async function labKubeconfig(topo: Topology): Promise<string> {
+  const token = (await Deno.readTextFile(ADMIN_TOKEN_FILE(topo))).trim();
+  const path = `${topo.logDir}/kubeconfig`;
+  await Deno.writeTextFile(
+    path,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: lab
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority: ${CA_FILE(topo)}
+    tls-server-name: kubernetes
+users:
+- name: admin
+  user:
+    token: ${token}
+contexts:
+- name: lab
+  context: {cluster: lab, user: admin}
+current-context: lab
+`,
+    { mode: 0o600 },
+  );
+  return path;
+}
+
 /** Where the lab's one API store (its "etcd") listens, in the switch namespace. */
 export const STORE_PORT = 2379;
 
@@ -357,7 +396,13 @@ async function startApiServer(
   topo: Topology,
   repoRoot: string,
   n: NodeState,
-  o: { lockFlag: string; pkiDir: string; token: string; say: Say },
+  o: {
+    lockFlag: string;
+    pkiDir: string;
+    token: string;
+    adminToken: string;
+    say: Say;
+  },
 ): Promise<void> {
   const say = o.say;
   await Deno.writeTextFile(n.controlFile, "");
@@ -372,6 +417,8 @@ async function startApiServer(
     ...["--host", "127.0.0.1", "--port", "6443", "--cert-dir", o.pkiDir],
     ...["--node-name", n.host.name, "--node-ip", n.host.address],
     ...["--lease-token", o.token, "--control-port", "-1"],
+    // Full access, for kubectl and the lab's own looks at the Lease.
+    ...["--token", o.adminToken],
     ...["--control-file", n.controlFile],
     ...["--store-url", `http://${topo.switchAddress}:${STORE_PORT}`],
   ], {
@@ -457,6 +504,7 @@ export function haVipDriver(
 ): Driver {
   const pkiDir = `${topo.logDir}/pki`;
   const tokenFile = `${topo.logDir}/token`;
+  const adminToken = crypto.randomUUID().replaceAll("-", "");
   let token = "";
   let caCert = "";
   return {
@@ -469,6 +517,9 @@ export function haVipDriver(
       caCert = pki.caCertFile;
       token = crypto.randomUUID().replaceAll("-", "");
       await Deno.writeTextFile(tokenFile, token + "\n", { mode: 0o600 });
+      await Deno.writeTextFile(ADMIN_TOKEN_FILE(topo), adminToken + "\n", {
+        mode: 0o600,
+      });
       await startApiStore(topo, repoRoot, o.lockFlag);
     },
     async start(n) {
@@ -477,6 +528,7 @@ export function haVipDriver(
           lockFlag: o.lockFlag,
           pkiDir,
           token,
+          adminToken,
           say: o.say,
         });
       }
@@ -523,6 +575,7 @@ export function haVipDriver(
         lockFlag: o.lockFlag,
         pkiDir,
         token,
+        adminToken,
         say: o.say,
       });
       return at;

@@ -92,6 +92,8 @@ export {
 export { type ClientGap, ClientView } from "./client_view.ts";
 export { applyStress, describeStress, type StressOptions } from "./stress.ts";
 export {
+  ADMIN_TOKEN_FILE,
+  CA_FILE,
   controlSocketPath,
   fetchStatus,
   haveKeepalived,
@@ -101,6 +103,7 @@ export {
   keepalivedConfig,
   type KeepalivedOptions,
   kernelHolders,
+  labKubeconfig,
   spawnHaVip,
   spawnKeepalived,
   STATUS_PORT,

@@ -443,6 +443,10 @@ async function play(
   if (run.impl === "ha-vip" && run.options.statusEndpoint !== false) {
     out.problems.push(...await crossCheckStatus(run, out.statuses));
   }
+  await run.options.beforeTeardown?.({
+    topo,
+    holder: currentHolder(run)?.host.name ?? null,
+  });
   run.say("lab", "done; stopping everything");
   run.closing = true;
   prober.kill("SIGTERM");

@@ -8,6 +8,7 @@
 
 import type { ResourceUsage } from "./resources.ts";
 import type { StressOptions } from "./stress.ts";
+import type { Topology } from "./topology.ts";
 
 /** Which VRRP implementation runs on the nodes. */
 export type Implementation = "ha-vip" | "keepalived";
@@ -193,6 +194,15 @@ export interface ScenarioOptions {
    * Off measures the daemon as deployed by default, without that server.
    */
   statusEndpoint?: boolean;
+  /**
+   * Runs after the last event, before everything is removed (tests look
+   * at the lab then, e.g. read the Lease with kubectl in a node's
+   * namespace). `holder`: the single connected holder, if any.
+   */
+  beforeTeardown?: (lab: {
+    topo: Topology;
+    holder: string | null;
+  }) => Promise<void>;
 }
 
 /** A gap in client reachability, ms since the lab started. */
