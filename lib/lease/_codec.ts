@@ -34,6 +34,17 @@ export interface LeaseRecord {
   leaseTransitions: number;
 }
 
+/**
+ * The annotation an ha-vip holder puts on its release when it still holds
+ * the VIP (value: `identity@leaseTransitions`): the taker must then hear
+ * that VIP go (or wait out its lifetime) before adding its own. A release
+ * without it (by kube-vip, or by a node that had no VIP), or with a mark
+ * whose transitions are not the release's (left by an earlier holder and
+ * carried along by another writer), lets the taker add the VIP once nobody
+ * answers for it.
+ */
+export const RELEASED_WITH_VIP = "ha-vip.io/released-with-vip";
+
 /** A decoded Lease. */
 export interface Lease {
   /** `metadata.name`. */
@@ -49,6 +60,8 @@ export interface Lease {
    * other clients set (a PUT replaces the whole object).
    */
   metadata: Readonly<Record<string, unknown>>;
+  /** {@link RELEASED_WITH_VIP}'s value, if the Lease carries it. */
+  releasedBy?: string;
 }
 
 /** A response that is not the expected object; `field` is the JSON path. */
@@ -190,13 +203,25 @@ export function decodeLease(
       `is ${namespace}/${name}; expected the Lease ${expect.namespace}/${expect.name}`,
     );
   }
-  return {
+  const lease: Lease = {
     name,
     namespace,
     resourceVersion,
     record: decodeLeaseSpec(body.spec),
     metadata,
   };
+  const annotations = metadata.annotations;
+  if (annotations !== undefined && annotations !== null) {
+    if (!isObject(annotations)) {
+      fail(
+        "metadata.annotations",
+        `is ${show(annotations)}; expected an object`,
+      );
+    }
+    const by = annotations[RELEASED_WITH_VIP];
+    if (typeof by === "string" && by !== "") lease.releasedBy = by;
+  }
+  return lease;
 }
 
 /** The spec of a record as the API server expects it (MicroTime: six digits). */
@@ -224,10 +249,20 @@ export function encodeLease(
   target: { name: string; namespace: string },
   record: LeaseRecord,
   base?: Lease,
+  options: { releasedBy?: string } = {},
 ): Record<string, unknown> {
-  const metadata = base
+  const metadata: Record<string, unknown> = base
     ? { ...base.metadata, name: target.name, namespace: target.namespace }
     : { name: target.name, namespace: target.namespace };
+  // Our release annotation is set by a release that keeps a VIP, and
+  // cleared by every other write; other annotations stay as they were.
+  const annotations = {
+    ...(metadata.annotations as Record<string, unknown> | undefined),
+  };
+  delete annotations[RELEASED_WITH_VIP];
+  if (options.releasedBy) annotations[RELEASED_WITH_VIP] = options.releasedBy;
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  else delete metadata.annotations;
   return {
     apiVersion: LEASE_API_VERSION,
     kind: "Lease",

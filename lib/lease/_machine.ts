@@ -119,6 +119,8 @@ export interface Inflight {
 export interface Observation {
   /** The record. */
   readonly record: LeaseRecord;
+  /** Who released it keeping a VIP (the Lease's annotation), if anyone. */
+  readonly releasedBy?: string;
   /** When this node saw the record change (ms, monotonic). */
   readonly atMs: number;
 }
@@ -149,6 +151,13 @@ export interface LeaseState {
   readonly observed: Observation | null;
   /** `leaseDurationSeconds` of the last record held by another node. */
   readonly othersDurationS: number | null;
+  /** That node. */
+  readonly othersIdentity: string | null;
+  /** A claim whose answer never came (it may have been written). */
+  readonly lostClaim: {
+    readonly record: LeaseRecord;
+    readonly replaces: Observation | null;
+  } | null;
   /** The request awaiting its answer, if any. */
   readonly inflight: Inflight | null;
   /** The last request id handed out. */
@@ -215,7 +224,17 @@ export type LeaseAction =
   | { type: "get"; id: number }
   | { type: "create"; id: number; record: LeaseRecord }
   /** PUT `record` over `base` (its resourceVersion is the precondition). */
-  | { type: "update"; id: number; record: LeaseRecord; base: Lease }
+  /**
+   * PUT `record` over `base` (its resourceVersion is the precondition);
+   * `releasedBy`: a release that keeps the VIP (the `ha-vip.io/released-with-vip` annotation).
+   */
+  | {
+    type: "update";
+    id: number;
+    record: LeaseRecord;
+    base: Lease;
+    releasedBy?: string;
+  }
   /** Add the VIP with this valid lifetime and announce it. */
   | { type: "addVip"; lifetimeS: number }
   /** Reset the VIP's valid lifetime. */
@@ -295,6 +314,8 @@ export function createLeaseState(config: LeaseMachineConfig): LeaseState {
     lease: null,
     observed: null,
     othersDurationS: null,
+    othersIdentity: null,
+    lostClaim: null,
     inflight: null,
     seq: 0,
     nextTryMs: null,
@@ -343,6 +364,13 @@ export function leaseValid(
     observed.atMs + observed.record.leaseDurationSeconds * 1000 > nowMs;
 }
 
+/** The leaseTransitions a keeps-its-VIP mark (`identity@transitions`) names. */
+function markTransitions(mark: string): number | null {
+  const at = mark.lastIndexOf("@");
+  const n = at < 0 ? NaN : Number(mark.slice(at + 1));
+  return Number.isInteger(n) ? n : null;
+}
+
 /** A draft the step mutates; `step` copies the state first. */
 class Draft {
   s: { -readonly [K in keyof LeaseState]: LeaseState[K] };
@@ -388,12 +416,19 @@ class Draft {
     if (op === "get") this.actions.push({ type: "get", id });
     else if (op === "create") {
       this.actions.push({ type: "create", id, record: record! });
-    } else {this.actions.push({
+    } else {
+      // A release that keeps the VIP says so (the taker waits for it).
+      const keeps = purpose === "release" && this.s.vipHeld;
+      this.actions.push({
         type: "update",
         id,
         record: record!,
         base: this.s.lease!,
-      });}
+        ...(keeps
+          ? { releasedBy: `${this.me}@${record!.leaseTransitions}` }
+          : {}),
+      });
+    }
   }
 
   /** Records what a read or a write showed; notes the local time of a change. */
@@ -401,10 +436,15 @@ class Draft {
     this.s.lease = lease;
     const prev = this.s.observed;
     if (prev === null || !sameRecord(prev.record, lease.record)) {
-      this.s.observed = { record: lease.record, atMs: this.now };
+      this.s.observed = {
+        record: lease.record,
+        atMs: this.now,
+        ...(lease.releasedBy ? { releasedBy: lease.releasedBy } : {}),
+      };
       const holder = lease.record.holderIdentity;
       if (holder !== "" && holder !== this.me) {
         this.s.othersDurationS = lease.record.leaseDurationSeconds;
+        this.s.othersIdentity = holder;
       }
       if (prev?.record.holderIdentity !== holder) {
         this.actions.push({ type: "leader", identity: holder });
@@ -498,10 +538,11 @@ class Draft {
    * the ARP probe starts now, before the write: the previous holder keeps
    * its VIP until it sees this claim, so the probe hears it first.
    */
-  claim(old: Observation | null): void {
-    if (old === null || old.record.holderIdentity === "") this.startProbe();
+  claim(old: Observation | null, replaces: Observation | null = old): void {
+    const h = replaces?.record.holderIdentity;
+    if (replaces === null || h === "" || h === this.me) this.startProbe();
     if (old === null) this.send("create", "try", this.claimRecord(null), null);
-    else this.send("update", "try", this.claimRecord(old.record), old);
+    else this.send("update", "try", this.claimRecord(old.record), replaces);
   }
 
   // --- transitions ---------------------------------------------------------
@@ -541,9 +582,11 @@ class Draft {
   becomeHolder(sentMs: number, replaces: Observation | null): void {
     this.s.lastWriteOkMs = sentMs;
     this.s.nextTryMs = this.now + this.s.config.retryPeriodMs;
-    // When may the VIP be added without the probe's word? At once if the
-    // previous holder was us or an expired holder (its fenced VIP is gone);
-    // after a release or a create, when its VIP must have expired anyway.
+    // When may the VIP be added without the probe's word? At once after an
+    // expired holder (its fenced VIP is gone); after a release, a create or
+    // finding the Lease ours (a restart, or a claim whose answer was lost:
+    // it may have replaced a release whose VIP is still up), when any
+    // earlier holder's VIP must have expired anyway.
     let safeAt = this.now;
     let why = "took the lease";
     if (replaces === null) {
@@ -551,8 +594,10 @@ class Draft {
       why = "created the lease";
     } else {
       const h = replaces.record.holderIdentity;
-      if (h === this.me) why = "holds its lease again";
-      else if (h !== "") why = `took the lease from ${h} (expired)`;
+      if (h === this.me) {
+        safeAt = replaces.atMs + replaces.record.leaseDurationSeconds * 1000;
+        why = "holds its lease again";
+      } else if (h !== "") why = `took the lease from ${h} (expired)`;
       else {
         const d = this.s.othersDurationS ?? this.s.config.durationMs / 1000;
         safeAt = replaces.atMs + d * 1000;
@@ -576,7 +621,14 @@ class Draft {
       `${why}; adding the VIP once the previous holder's is gone`,
     );
     this.s.claimDeadlineMs = safeAt;
-    this.s.claimStrict = replaces !== null;
+    // Strict when this release says its releaser keeps its VIP: then a
+    // silent link means the releaser is cut off from us, not gone. The mark
+    // names the releaser's leaseTransitions, so a mark an earlier holder
+    // left and another writer (kube-vip) carried along does not count.
+    const mark = replaces?.releasedBy;
+    this.s.claimStrict = replaces !== null &&
+      replaces.record.holderIdentity === "" && mark !== undefined &&
+      markTransitions(mark) === replaces.record.leaseTransitions;
     if (this.s.probeResult !== null) this.probed();
     else if (!this.s.probing) this.startProbe();
   }
@@ -666,9 +718,19 @@ function onTryRead(d: Draft, result: ApiResult): void {
   const o = s.observed!;
   if (o.record.holderIdentity === d.me) {
     // Ours (a restart, or after giving up): renew it, or hand it back at
-    // once rather than make everyone wait for it to expire.
-    return may ? d.claim(o) : d.send("update", "release", d.releaseRecord());
+    // once rather than make everyone wait for it to expire. Ours because a
+    // claim whose answer was lost went through: then what it replaced (a
+    // release, maybe with the releaser's VIP still up) decides the VIP.
+    const lost = s.lostClaim;
+    s.lostClaim = null;
+    const replaced = lost !== null &&
+        lost.record.acquireTime === o.record.acquireTime
+      ? lost.replaces
+      : o;
+    if (!may) return d.send("update", "release", d.releaseRecord());
+    return d.claim(o, replaced);
   }
+  s.lostClaim = null;
   if (leaseValid(o, d.now) || !may) return d.followerTry();
   return d.claim(o);
 }
@@ -682,6 +744,13 @@ function onClaim(d: Draft, inflight: Inflight, result: ApiResult): void {
   }
   if (result.kind === "conflict") {
     d.log("info", "another node took the lease first (409)");
+  }
+  if (result.kind === "error") {
+    // It may have gone through: the next read tells.
+    s.lostClaim = {
+      record: inflight.record!,
+      replaces: inflight.replaces ?? null,
+    };
   }
   if (result.kind === "notFound") {
     d.stopProbe();

@@ -24,6 +24,7 @@ export {
   LEASE_API_VERSION,
   LeaseDecodeError,
   type LeaseRecord,
+  RELEASED_WITH_VIP,
   sameRecord,
 } from "./_codec.ts";
 export {

@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { leaseBackend, type LeaseRequests } from "../../lib/election/mod.ts";
 import type { ApiResult, Lease, LeaseRecord } from "../../lib/lease/mod.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
-import { FakeSegment } from "../../testing/fake_net.ts";
+import { type FakeKernel, FakeSegment } from "../../testing/fake_net.ts";
 import {
   holders,
   logs,
   type Node,
+  nodeKernel,
   NOT_READY,
   startNode,
   VIP,
@@ -21,6 +22,7 @@ import {
 /** One Lease and the API servers in front of it. */
 class FakeLease {
   record: LeaseRecord | null = null;
+  releasedBy?: string;
   #rv = 100;
   /** Nodes whose API server cannot reach the store. */
   readonly cut = new Set<string>();
@@ -35,6 +37,7 @@ class FakeLease {
       namespace: "kube-system",
       resourceVersion: String(this.#rv),
       record: { ...this.record! },
+      ...(this.releasedBy ? { releasedBy: this.releasedBy } : {}),
       metadata: { resourceVersion: String(this.#rv) },
     };
   }
@@ -66,6 +69,9 @@ class FakeLease {
           this.holders.push(action.record.holderIdentity);
         }
         this.record = { ...action.record };
+        this.releasedBy = action.type === "update"
+          ? action.releasedBy
+          : undefined;
         this.#rv++;
         return { kind: "lease", lease: this.#lease() };
       },
@@ -75,6 +81,7 @@ class FakeLease {
 
 interface World {
   clock: FakeClock;
+  segment: FakeSegment;
   lease: FakeLease;
   nodes: Node[];
   /** Fails the test if two kernels ever hold the VIP. */
@@ -83,10 +90,13 @@ interface World {
   gapSince(since: number): number;
 }
 
-async function world(): Promise<World> {
+async function world(
+  before?: (w: Pick<World, "clock" | "segment" | "lease">) => Promise<void>,
+): Promise<World> {
   const clock = new FakeClock();
   const segment = new FakeSegment();
   const lease = new FakeLease(clock);
+  await before?.({ clock, segment, lease });
   const nodes: Node[] = [];
   for (const [i, name] of ["cp-1", "cp-2", "cp-3"].entries()) {
     nodes.push(
@@ -107,6 +117,7 @@ async function world(): Promise<World> {
   const gaps: [number, number | null][] = [];
   const w: World = {
     clock,
+    segment,
     lease,
     nodes,
     check() {
@@ -243,5 +254,133 @@ Deno.test("in process (lease): a holder whose API server turns unready releases,
   await w.clock.advance(30_000);
   w.check();
   assert.ok(!old.kernel.hasAddress(VIP));
+  await stopAll(w);
+});
+
+/**
+ * A kube-vip node in the same Lease (client-go's rules, written here
+ * independently of lib/lease): it renews every second, holds its VIP
+ * without a lifetime, releases on SIGTERM and then removes its VIP.
+ */
+class KubeVipPeer {
+  #timer?: Disposable;
+  readonly kernel: FakeKernel;
+  constructor(
+    readonly w: Pick<World, "clock" | "segment" | "lease">,
+    readonly name = "kv-1",
+  ) {
+    this.kernel = nodeKernel(w.clock, name, "10.62.0.9", w.segment);
+  }
+
+  /** Takes the (absent or free) Lease and the VIP; renews every second. */
+  async start(): Promise<void> {
+    const lease = this.w.lease;
+    const api = lease.requests(this.name);
+    const write = async (holder: string, duration: number) => {
+      const cur = await api.perform({ type: "get", id: 0 });
+      const record: LeaseRecord = {
+        holderIdentity: holder,
+        leaseDurationSeconds: duration,
+        acquireTime: 1,
+        renewTime: this.w.clock.now() * 1000,
+        leaseTransitions: 0,
+      };
+      if (cur.kind === "notFound") {
+        return await api.perform({ type: "create", id: 0, record });
+      }
+      if (cur.kind !== "lease") return cur;
+      return await api.perform({
+        type: "update",
+        id: 0,
+        record,
+        base: cur.lease,
+      });
+    };
+    await write(this.name, 15);
+    this.kernel.addAddress("eth0", `${VIP}/24`); // valid_lft forever
+    this.#timer = this.w.clock.interval(1000, () => void write(this.name, 15));
+    this.#release = async () => {
+      this.#timer?.[Symbol.dispose]();
+      await write("", 1); // client-go's ReleaseOnCancel, then OnStoppedLeading
+      await this.w.clock.sleep(50);
+      this.kernel.removeAddress(VIP);
+    };
+  }
+
+  #release?: () => Promise<void>;
+
+  /** SIGTERM: release, then remove the VIP. */
+  stop(): Promise<void> {
+    return this.#release!();
+  }
+
+  /** kill -9: no more renewals, and the VIP stays (no lifetime). */
+  crash(): void {
+    this.#timer?.[Symbol.dispose]();
+  }
+}
+
+/** ha-vip nodes joining a Lease a kube-vip node holds. */
+async function withKubeVip(): Promise<{ w: World; kv: KubeVipPeer }> {
+  let kv!: KubeVipPeer;
+  const w = await world(async (base) => {
+    kv = new KubeVipPeer(base);
+    const started = kv.start();
+    await base.clock.advance(100); // its requests take fake time
+    await started;
+  });
+  return { w, kv };
+}
+
+/** Holders counting the kube-vip node. */
+function allHolders(w: World, kv: KubeVipPeer): string[] {
+  return [...holders(w.nodes), ...(kv.kernel.hasAddress(VIP) ? [kv.name] : [])];
+}
+
+Deno.test("in process (lease): ha-vip follows a kube-vip holder in the same Lease and takes over its release with no second holder", async () => {
+  const { w, kv } = await withKubeVip();
+  // A minute with kube-vip renewing: no ha-vip node claims or adds the VIP.
+  const end = w.clock.now() + 60_000;
+  await w.clock.until("a minute", () => {
+    assert.deepEqual(allHolders(w, kv), ["kv-1"], logs(w.nodes));
+    return w.clock.now() >= end;
+  });
+  assert.ok(w.nodes.every((n) => n.logged(/held by kv-1/)), logs(w.nodes));
+  // kube-vip's SIGTERM: release, then its VIP goes.
+  const at = w.clock.now();
+  void kv.stop();
+  let gapFrom: number | null = null;
+  let gap = 0;
+  await w.clock.until("an ha-vip holder", () => {
+    const h = allHolders(w, kv);
+    assert.ok(h.length <= 1, `two holders: ${h}\n${logs(w.nodes)}`);
+    if (h.length === 0) gapFrom ??= w.clock.now();
+    if (h.length === 1 && gapFrom !== null) {
+      gap += w.clock.now() - gapFrom;
+      gapFrom = null;
+    }
+    return h.length === 1 && h[0] !== "kv-1";
+  }, 10_000);
+  // kube-vip removes its VIP right after releasing (no make-before-break):
+  // clients wait for a follower's next try, at most 2.2 retry periods.
+  assert.ok(gap <= 2.2 * 2000 + 100, `no VIP for ${gap} ms`);
+  assert.ok(w.clock.now() - at <= 2.2 * 2000 + 100);
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): a crashed kube-vip holder is taken over after the lease duration, and its VIP stays (the one difference)", async () => {
+  const { w, kv } = await withKubeVip();
+  await w.clock.advance(10_000);
+  const at = w.clock.now();
+  kv.crash();
+  await w.clock.until(
+    "an ha-vip node takes over",
+    () => holders(w.nodes).length === 1,
+    30_000,
+  );
+  const took = w.clock.now() - at;
+  assert.ok(took >= 13_000 && took <= 19_500, `took ${took} ms`);
+  // kube-vip's address has no lifetime: it answers too until removed.
+  assert.ok(kv.kernel.hasAddress(VIP));
   await stopAll(w);
 });

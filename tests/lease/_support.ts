@@ -30,8 +30,13 @@ export const WALL0 = Date.UTC(2026, 10, 30, 12) * 1000;
 let rv = 100;
 
 /** A Lease object as the codec returns it. */
-export function lease(record: Partial<LeaseRecord>, name = "ha-vip"): Lease {
+export function lease(
+  record: Partial<LeaseRecord>,
+  name = "ha-vip",
+  releasedBy?: string,
+): Lease {
   return {
+    ...(releasedBy ? { releasedBy } : {}),
     name,
     namespace: "kube-system",
     resourceVersion: String(++rv),

@@ -274,12 +274,19 @@ Deno.test("empty holder: acquire at once, transitions +1; VIP once the previous 
   assert.deepEqual(types(c), ["claiming->holder", "addVip"]);
 });
 
-/** A follower that read a lease released by cp-2 and claimed it. */
-function claimingReleased(): Driver {
+/** A follower that read a lease cp-2 released (keeping its VIP, if `kept`) and claimed it. */
+function claimingReleased(kept = true): Driver {
   const d = started();
   d.answer({ kind: "lease", lease: lease({ holderIdentity: "cp-2" }) });
   d.advanceTo(d.state.nextTryMs!);
-  d.answer({ kind: "lease", lease: lease({ leaseDurationSeconds: 1 }) });
+  d.answer({
+    kind: "lease",
+    lease: lease(
+      { leaseDurationSeconds: 1 },
+      "ha-vip",
+      kept ? "cp-2@0" : undefined,
+    ),
+  });
   return d;
 }
 
@@ -299,6 +306,71 @@ Deno.test("a released lease whose VIP nobody answered: add only when the release
     } else if (d.state.inflight) echo(d);
   }
   assert.equal(added, seenAt + 15_000);
+});
+
+Deno.test("a release without the keeps-its-VIP mark (kube-vip's, or a holder that had none): add once nobody answers", () => {
+  const d = claimingReleased(false);
+  echo(d);
+  const a = d.do({ type: "vipFree", seenAnswered: false });
+  assert.deepEqual(types(a), ["claiming->holder", "addVip"]);
+});
+
+Deno.test("a keeps-its-VIP mark of an earlier release (other transitions) does not count", () => {
+  const d = started();
+  d.answer({
+    kind: "lease",
+    lease: lease({ holderIdentity: "kv-1", leaseTransitions: 4 }),
+  });
+  d.advanceTo(d.state.nextTryMs!);
+  // cp-3 released with its VIP at transitions 3; kube-vip took it (4) and
+  // wrote our annotation back with the metadata it had read.
+  d.answer({
+    kind: "lease",
+    lease: lease(
+      { leaseDurationSeconds: 1, leaseTransitions: 4 },
+      "ha-vip",
+      "cp-3@3",
+    ),
+  });
+  echo(d);
+  const a = d.do({ type: "vipFree", seenAnswered: false });
+  assert.deepEqual(types(a), ["claiming->holder", "addVip"]);
+});
+
+Deno.test("a holder's release carries the keeps-its-VIP mark only while it has the VIP", () => {
+  const d = holder();
+  const a = d.do({ type: "eligibility", eligible: false });
+  assert.equal(find(a, "update")!.releasedBy, "cp-1@0");
+  // Renewals never carry it.
+  const h = holder();
+  h.advanceTo(P);
+  assert.equal(
+    find(h.log.map((x) => x.action), "update")!.releasedBy,
+    undefined,
+  );
+  // A claiming node (no VIP yet) releases without it.
+  const c = started();
+  c.answer({ kind: "notFound" });
+  echo(c);
+  const r = c.do({ type: "shutdown" });
+  assert.equal(find(r, "update")!.releasedBy, undefined);
+});
+
+Deno.test("a claim whose answer was lost but which went through still waits for the releaser's VIP", () => {
+  const d = claimingReleased(); // cp-2 released keeping its VIP
+  const releaseSeen = d.state.inflight!.replaces!.atMs;
+  const sent = d.pending.record!;
+  d.answer({ kind: "error", message: "timeout" }); // ... but it was written
+  d.advanceTo(d.state.nextTryMs!);
+  const ours = lease(sent);
+  d.answer({ kind: "lease", lease: ours });
+  echo(d);
+  assert.equal(d.state.phase, "claiming");
+  assert.equal(d.state.claimStrict, true);
+  assert.equal(d.state.claimDeadlineMs, releaseSeen + 15_000);
+  // The probe never heard cp-2 (cut off?): only the deadline adds the VIP.
+  const a = d.do({ type: "vipFree", seenAnswered: false });
+  assert.ok(!a.some((x) => x.type === "addVip"));
 });
 
 Deno.test("the probe's word may come before the claim's answer", () => {
@@ -531,8 +603,12 @@ Deno.test("restart finds its own lease: ready renews it (VIP at once), not ready
   const r = written(a)!;
   assert.equal(r.acquireTime, 5);
   assert.equal(r.leaseTransitions, 3);
+  // Not knowing what happened before (a claim whose answer was lost may have
+  // replaced a release): the VIP once the probe finds it free.
   const b = echo(d);
-  assert.deepEqual(types(b).slice(-2), ["follower->holder", "addVip"]);
+  assert.deepEqual(types(b).slice(-1), ["follower->claiming"]);
+  const free = d.do({ type: "vipFree", seenAnswered: false });
+  assert.deepEqual(types(free), ["claiming->holder", "addVip"]);
 
   const n = started({}, false);
   const c = n.answer({ kind: "lease", lease: lease(own) });

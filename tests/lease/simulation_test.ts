@@ -76,6 +76,7 @@ function less(a: Item, b: Item): boolean {
 interface StoredLease {
   rv: number;
   record: LeaseRecord;
+  releasedBy?: string;
 }
 
 class World {
@@ -114,6 +115,7 @@ class World {
       namespace: "kube-system",
       resourceVersion: String(s.rv),
       record: { ...s.record },
+      ...(s.releasedBy ? { releasedBy: s.releasedBy } : {}),
       metadata: {
         name: "ha-vip",
         namespace: "kube-system",
@@ -139,7 +141,11 @@ class World {
         return { kind: "conflict" };
       }
       assert.ok(a.record.leaseDurationSeconds >= 1);
-      this.store = { rv: ++this.rvCounter, record: { ...a.record } };
+      this.store = {
+        rv: ++this.rvCounter,
+        record: { ...a.record },
+        releasedBy: a.releasedBy,
+      };
       return { kind: "lease", lease: this.lease(this.store) };
     }
     throw new Error("not a request");

@@ -77,7 +77,9 @@ export class LeaseApi {
       } else {
         body = await this.#o.transport.putJson(
           this.#item,
-          encodeLease(target, action.record, action.base),
+          encodeLease(target, action.record, action.base, {
+            releasedBy: action.releasedBy,
+          }),
           opts,
         );
       }
