@@ -105,8 +105,14 @@ export function openVipProbe(target: AnnounceTarget): VipProbe {
   };
   return {
     async ask(timeoutMs, signal) {
-      // Answers to an earlier probe must not count for this one.
-      while (await sock.recv({ timeoutMs: 0 }) !== null) { /* drain */ }
+      // A late answer to the previous probe still says the address is in
+      // use: a slow receiver must never take it for silence.
+      let late: string | null = null;
+      for (let got; (got = await sock.recv({ timeoutMs: 0 })) !== null;) {
+        if (got.from.length > 10 && got.from[10] === PACKET_OUTGOING) continue;
+        late ??= claimsAddress(got.data, target.ip, ownMac);
+      }
+      if (late !== null) return late;
       sock.sendTo(probe, to);
       const until = performance.now() + timeoutMs;
       while (!signal?.aborted) {
@@ -131,9 +137,13 @@ export interface UnansweredOptions {
   clock: Clock;
   /** Stops probing (resolves null). */
   signal?: AbortSignal;
-  /** How long one probe waits for an answer (default 4 ms: a LAN answers in well under 1 ms). */
+  /**
+   * How long one probe waits for an answer (default 3 ms: a LAN answers in
+   * well under 1 ms, and an answer that comes later still counts, at the
+   * next probe).
+   */
   timeoutMs?: number;
-  /** Pause between rounds while answered (default 3 ms). */
+  /** Pause between rounds while answered (default 2 ms). */
   intervalMs?: number;
   /** Unanswered probes in a row that count as "free" (default 2). */
   misses?: number;
@@ -157,7 +167,7 @@ export async function waitUntilUnanswered(
   probe: VipProbe,
   o: UnansweredOptions,
 ): Promise<Unanswered | null> {
-  const timeoutMs = o.timeoutMs ?? 4;
+  const timeoutMs = o.timeoutMs ?? 3;
   const misses = o.misses ?? 2;
   const result: Unanswered = { seenAnswered: false };
   let quiet = 0;
@@ -176,7 +186,7 @@ export async function waitUntilUnanswered(
     quiet = 0;
     result.seenAnswered = true;
     result.lastAnsweredBy = mac;
-    await o.clock.sleep(o.intervalMs ?? 3, o.signal);
+    await o.clock.sleep(o.intervalMs ?? 2, o.signal);
   }
   return null;
 }

@@ -1,7 +1,12 @@
 // Runs inside a test namespace (see testing/netns.ts): announces with
 // lib/announce, looking the interface up with lib/netlink, and sends raw
 // ARP bodies for the tests of what the kernel accepts.
-import { announceBurst, openAnnouncer } from "../../lib/announce/mod.ts";
+import {
+  announceBurst,
+  openAnnouncer,
+  openVipProbe,
+  type VipProbe,
+} from "../../lib/announce/mod.ts";
 import { type ArpPacket, BROADCAST_MAC, encodeArp } from "../../lib/arp/mod.ts";
 import { parseMac } from "../../lib/ip/mod.ts";
 import { openRouteSocket } from "../../lib/netlink/mod.ts";
@@ -18,6 +23,9 @@ async function getLink(name: string) {
   using route = openRouteSocket();
   return await route.getLink(name);
 }
+
+/** The probe `openProbe` opened, for `ask`. */
+let probe: VipProbe | undefined;
 
 await serveAgent({
   async announce(
@@ -54,5 +62,20 @@ await serveAgent({
       address: parseMac(BROADCAST_MAC),
     });
     for (const p of a.packets) sock.sendTo(encodeArp(p), to);
+  },
+  /** Opens a VIP probe and keeps it for `ask`. */
+  async openProbe(a: { ifname: string; ip: string }) {
+    const link = await getLink(a.ifname);
+    await probe?.close();
+    probe = openVipProbe({
+      ifindex: link.index,
+      mac: link.hardwareAddress,
+      ip: a.ip,
+    });
+  },
+  /** One round of the open probe: the claimer's MAC, or null. */
+  ask(a: { timeoutMs: number }) {
+    if (probe === undefined) throw new Error("openProbe first");
+    return probe.ask(a.timeoutMs);
   },
 });
