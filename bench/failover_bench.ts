@@ -50,6 +50,13 @@ import {
   type ScenarioEvent,
   type ScenarioResult,
 } from "../lab/mod.ts";
+import {
+  fmtStats,
+  type Sample,
+  type Stats,
+  stats,
+  type Unit,
+} from "./_stats.ts";
 
 const USAGE = `usage: deno run -A bench/failover_bench.ts [flags]     (as root)
 
@@ -198,14 +205,11 @@ function benchEvents(
   ];
 }
 
-/** One number per run (null: not measured or not applicable). */
-type Sample = number | null;
-
 /** A row of the table: how to get its number out of one scenario. */
 interface Metric {
   key: string;
   label: string;
-  unit: "ms" | "MiB" | "%";
+  unit: Unit;
   /** Values from one scenario (per node for resources, else one). */
   pick: (r: ScenarioResult) => Sample[];
   /** What a null value means for this implementation, if anything. */
@@ -219,16 +223,6 @@ interface Metric {
     a: number,
     samples: Partial<Record<Implementation, Sample[]>>,
   ) => string;
-}
-
-interface Stats {
-  median: number | null;
-  min: number | null;
-  max: number | null;
-  /** Values measured (non-null). */
-  n: number;
-  /** Values that were null. */
-  nulls: number;
 }
 
 const first = (r: ScenarioResult, kind: EventKind) =>
@@ -390,69 +384,6 @@ const METRICS: Metric[] = [
       "the same from /proc/PID/task/*/schedstat (ns): resolves what ticks round to 0",
   },
 ];
-
-function stats(values: Sample[]): Stats {
-  const xs = values.filter((v): v is number => v !== null).sort((a, b) =>
-    a - b
-  );
-  const nulls = values.length - xs.length;
-  if (xs.length === 0) {
-    return { median: null, min: null, max: null, n: 0, nulls };
-  }
-  const mid = Math.floor(xs.length / 2);
-  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
-  return { median, min: xs[0], max: xs[xs.length - 1], n: xs.length, nulls };
-}
-
-function fmtValue(v: number | null, unit: Metric["unit"]): string {
-  if (v === null) return "-";
-  switch (unit) {
-    case "ms":
-      return v === 0 ? "0" : fmtS(v);
-    case "MiB":
-      return `${v.toFixed(1)} MiB`;
-    case "%":
-      return `${v.toFixed(v !== 0 && v < 0.1 ? 3 : 2)} %`;
-  }
-}
-
-/** `3.570–3.601 s`, `0–615 ms`, `75.4–75.6 MiB`: one unit for both ends. */
-function fmtRange(min: number, max: number, unit: Metric["unit"]): string {
-  switch (unit) {
-    case "ms":
-      return max >= 1000
-        ? `${(min / 1000).toFixed(3)}–${(max / 1000).toFixed(3)} s`
-        : `${Math.round(min)}–${Math.round(max)} ms`;
-    case "MiB":
-      return `${min.toFixed(1)}–${max.toFixed(1)} MiB`;
-    case "%": {
-      const d = max < 0.1 ? 3 : 2;
-      return `${min.toFixed(d)}–${max.toFixed(d)} %`;
-    }
-  }
-}
-
-function fmtStats(
-  s: Stats | undefined,
-  unit: Metric["unit"],
-  nullMeans?: string,
-  use: "median" | "max" = "median",
-  atLeast = false,
-): string {
-  if (!s || s.n + s.nulls === 0) return "n/a";
-  if (s.n === 0) return nullMeans ?? "-";
-  if (use === "max") {
-    return `${atLeast ? "≥ " : ""}${fmtValue(s.max, unit)} (worst of ${
-      s.n + s.nulls
-    })`;
-  }
-  const med = `${atLeast ? "≥ " : ""}${fmtValue(s.median, unit)}`;
-  const range = s.min !== null && s.max !== null && s.min !== s.max
-    ? ` (${fmtRange(s.min, s.max, unit)})`
-    : "";
-  const nulls = s.nulls > 0 ? ` +${s.nulls}× ${nullMeans ?? "none"}` : "";
-  return `${med}${range}${nulls}`;
-}
 
 function ratio(
   h: Stats | undefined,
