@@ -137,6 +137,11 @@ export interface LeaseState {
   readonly healthy: boolean;
   /** Why not healthy ("" when healthy). */
   readonly healthReason: string;
+  /**
+   * What the host forbids holding the VIP for, by cause (the daemon's
+   * address conditions: no own address in the VIP's subnet, ...).
+   */
+  readonly holdBlocks: Readonly<Record<string, string>>;
   /** Link state of the VIP's interface. */
   readonly interfaceUp: boolean;
   /** A shutdown was asked for. */
@@ -207,6 +212,18 @@ export type LeaseEvent =
   | { type: "tick"; nowMs: number }
   | { type: "eligibility"; nowMs: number; eligible: boolean; reason?: string }
   | { type: "interface"; nowMs: number; up: boolean }
+  /**
+   * The host forbids holding the VIP for `cause` (`reason`), or no longer
+   * does (null). Unlike health, holding the VIP is then itself the harm:
+   * a holder removes it at once (no make-before-break) and releases the
+   * Lease, so a follower takes over on its next try.
+   */
+  | {
+    type: "holdBlock";
+    nowMs: number;
+    cause: string;
+    reason: string | null;
+  }
   /** Leave; `force` (a second signal) removes the VIP and exits at once. */
   | { type: "shutdown"; nowMs: number; force?: boolean }
   /** The answer to request `id` (answers to other ids are ignored). */
@@ -307,6 +324,7 @@ export function createLeaseState(config: LeaseMachineConfig): LeaseState {
     started: false,
     healthy: false,
     healthReason: "health not yet known",
+    holdBlocks: {},
     interfaceUp: true,
     shuttingDown: false,
     faultUntilMs: null,
@@ -339,12 +357,15 @@ export function holdsVip(state: LeaseState): boolean {
 /** Whether the node may claim: stably ready, link up, no VIP fault. */
 export function isEligible(state: LeaseState, nowMs: number): boolean {
   return state.healthy && state.interfaceUp &&
+    Object.keys(state.holdBlocks).length === 0 &&
     (state.faultUntilMs === null || nowMs >= state.faultUntilMs);
 }
 
 /** Why the node may not claim ("" when it may). */
 export function ineligibleReason(state: LeaseState, nowMs: number): string {
   if (!state.interfaceUp) return "interface down";
+  const block = Object.values(state.holdBlocks)[0];
+  if (block !== undefined) return block;
   if (state.faultUntilMs !== null && nowMs < state.faultUntilMs) {
     return state.faultReason;
   }
@@ -491,6 +512,8 @@ class Draft {
   }
 
   addVip(): void {
+    // A hold block forbids the VIP itself (a holder is releasing meanwhile).
+    if (Object.keys(this.s.holdBlocks).length > 0) return;
     const l = this.lifetime();
     if (l < 1) {
       this.log(
@@ -694,6 +717,21 @@ class Draft {
       "released the lease; keeping the VIP until a successor holds it",
     );
     this.s.nextTryMs = this.now + this.s.config.handoverPollMs;
+  }
+
+  /**
+   * The host forbids the VIP for `cause` (or no longer does): a held VIP
+   * goes at once; `drive` then releases the Lease (no VIP: no mark).
+   */
+  holdBlock(cause: string, reason: string | null): void {
+    const blocks = { ...this.s.holdBlocks };
+    if (reason === null) delete blocks[cause];
+    else blocks[cause] = reason;
+    this.s.holdBlocks = blocks;
+    if (reason === null || !this.s.vipHeld) return;
+    this.log("warn", `removing the VIP at once: ${reason}`);
+    this.removeVip();
+    if (this.s.phase === "releasing") this.finishHandover(reason);
   }
 
   finishHandover(reason: string): void {
@@ -953,6 +991,9 @@ export function step(
     case "eligibility":
       s.healthy = event.eligible;
       s.healthReason = event.eligible ? "" : event.reason ?? "not ready";
+      break;
+    case "holdBlock":
+      d.holdBlock(event.cause, event.reason);
       break;
     case "interface":
       s.interfaceUp = event.up;

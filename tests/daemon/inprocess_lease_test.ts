@@ -13,6 +13,7 @@ import {
   holders,
   logs,
   type Node,
+  nodeConfig,
   nodeKernel,
   NOT_READY,
   startNode,
@@ -254,6 +255,52 @@ Deno.test("in process (lease): a holder whose API server turns unready releases,
   await w.clock.advance(30_000);
   w.check();
   assert.ok(!old.kernel.hasAddress(VIP));
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): a holder that loses its own address drops the VIP at once and releases; a follower takes over without overlap", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  await w.clock.advance(3000);
+  const old = holderNode(w);
+  const own = `10.62.0.${w.nodes.indexOf(old) + 1}`;
+  assert.ok(old.kernel.hasAddress(own));
+  const at = w.clock.now();
+  old.kernel.removeAddress(own); // the VIP (its secondary) goes too
+  await until(w, "another holder", () => {
+    const h = holders(w.nodes);
+    return h.length === 1 && h[0] !== old.name;
+  });
+  // Released at once: the follower's next try, not the lease duration.
+  const took = w.clock.now() - at;
+  assert.ok(took <= 2.2 * 2000 + 100, `took ${took} ms`);
+  assert.ok(
+    old.logged(/removing the VIP at once: no own address in the VIP's subnet/),
+    logs(w.nodes),
+  );
+  assert.equal(w.lease.record!.holderIdentity, holderNode(w).name);
+  // Blocked: it never claims again while the address is missing.
+  await w.clock.advance(30_000);
+  w.check();
+  assert.ok(!old.kernel.hasAddress(VIP));
+  await stopAll(w);
+});
+
+Deno.test("in process (lease): a VIP deleted from the holder comes back with what is left of its fenced lifetime, never a fresh one", async () => {
+  const w = await world();
+  await until(w, "a holder", () => holders(w.nodes).length === 1);
+  const h = holderNode(w);
+  w.lease.cut.add(h.name); // no renewal from here on: the lifetime runs down
+  await w.clock.advance(3500);
+  const left = h.kernel.address(VIP)!.validLft;
+  assert.ok(left <= 10, `${left} s left`);
+  h.kernel.removeAddress(VIP);
+  await w.clock.advance(1);
+  assert.ok(h.logged(/the VIP vanished from eth0 while this node holds it/));
+  const again = h.kernel.address(VIP);
+  assert.ok(again, "added again");
+  assert.ok(again.validLft <= left, `${again.validLft} s > ${left} s`);
+  w.lease.cut.delete(h.name);
   await stopAll(w);
 });
 

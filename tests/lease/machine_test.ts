@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   createLeaseState,
+  ineligibleReason,
+  isEligible,
   JITTER_FACTOR,
   type LeaseAction,
   type LeaseRecord,
@@ -679,4 +681,55 @@ Deno.test("answers to stale request ids are ignored", () => {
   const d = started();
   const a = d.do({ type: "response", id: 999, result: { kind: "notFound" } });
   assert.deepEqual(a, []);
+});
+
+Deno.test("hold block: the holder removes the VIP at once, then releases without the keeps-its-VIP mark", () => {
+  const d = holder();
+  d.advanceTo(500);
+  const why = "no own address in the VIP's subnet 10.0.0.0/24 on eth0";
+  const a = d.do({ type: "holdBlock", cause: "subnet", reason: why });
+  // No make-before-break: the VIP goes before the release is written.
+  assert.deepEqual(types(a), ["removeVip", "update"]);
+  assert.equal(written(a)!.holderIdentity, "");
+  assert.equal(find(a, "update")!.releasedBy, undefined);
+  const b = echo(d);
+  assert.ok(!b.some((x) => x.type === "refreshVip" || x.type === "addVip"));
+  assert.equal(d.state.phase, "follower");
+  assert.equal(d.state.vipHeld, false);
+});
+
+Deno.test("hold block: a renewal that succeeds meanwhile does not bring the VIP back", () => {
+  const d = holder();
+  d.advanceTo(P); // the renewal is in flight
+  assert.equal(d.pending.purpose, "renew");
+  d.do({ type: "holdBlock", cause: "subnet", reason: "no subnet address" });
+  const b = echo(d);
+  assert.ok(!b.some((x) => x.type === "addVip" || x.type === "refreshVip"));
+  assert.equal(written(b)!.holderIdentity, ""); // the release follows
+});
+
+Deno.test("hold block: a blocked node never claims and says why; lifted, it claims again", () => {
+  const d = started();
+  const why = "no own address in the VIP's subnet";
+  d.do({ type: "holdBlock", cause: "subnet", reason: why });
+  assert.equal(isEligible(d.state, d.now), false);
+  assert.equal(ineligibleReason(d.state, d.now), why);
+  for (let i = 0; i < 5; i++) {
+    const a = d.answer({
+      kind: "lease",
+      lease: lease({ leaseDurationSeconds: 1, leaseTransitions: 2 }),
+    });
+    assert.equal(written(a), undefined);
+    d.advanceTo(d.state.nextTryMs!);
+  }
+  // Another cause's lifting does not lift this one.
+  d.do({ type: "holdBlock", cause: "source", reason: null });
+  assert.equal(isEligible(d.state, d.now), false);
+  d.do({ type: "holdBlock", cause: "subnet", reason: null });
+  assert.equal(ineligibleReason(d.state, d.now), "");
+  const a = d.answer({
+    kind: "lease",
+    lease: lease({ leaseDurationSeconds: 1, leaseTransitions: 2 }),
+  });
+  assert.equal(written(a)!.holderIdentity, "cp-1");
 });

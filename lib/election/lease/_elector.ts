@@ -133,11 +133,6 @@ export class LeaseElector implements Elector<LeaseElectionStatus> {
   readonly #inflight = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   #apiProblem = "";
-  #health: { eligible: boolean; reason?: string } = {
-    eligible: false,
-    reason: "health not yet known",
-  };
-  readonly #blocks = new Map<string, string>();
 
   /** A stopped elector; {@link run} starts it. Throws a RangeError for a bad timing. */
   constructor(options: LeaseElectorOptions) {
@@ -159,24 +154,11 @@ export class LeaseElector implements Elector<LeaseElectionStatus> {
   }
 
   setEligible(eligible: boolean, reason?: string): void {
-    this.#health = { eligible, reason };
-    this.#enqueueEligibility();
+    this.#enqueue({ type: "eligibility", eligible, reason });
   }
 
   setHoldBlock(cause: string, reason: string | null): void {
-    if (reason === null) this.#blocks.delete(cause);
-    else this.#blocks.set(cause, reason);
-    this.#enqueueEligibility();
-  }
-
-  /** Health and the host's hold blocks, as the machine's one verdict. */
-  #enqueueEligibility(): void {
-    const block = this.#blocks.values().next().value;
-    if (block !== undefined) {
-      this.#enqueue({ type: "eligibility", eligible: false, reason: block });
-    } else {
-      this.#enqueue({ type: "eligibility", ...this.#health });
-    }
+    this.#enqueue({ type: "holdBlock", cause, reason });
   }
 
   /**
