@@ -45,6 +45,11 @@ export interface ControlOptions {
   health?: HealthMonitor;
   /** The probe for a configuration (health settings and credentials). */
   probeFor: (config: Config) => ProbeFunction;
+  /**
+   * The election's client of the local API server follows `k8s.*` and
+   * `health.*` too (a backend that talks to it must follow the health target).
+   */
+  apiChanged?: (config: Config) => void;
   /** Where it says what it did. */
   log: Logger;
 }
@@ -124,6 +129,7 @@ function apply(o: ControlOptions, next: Config, live: ConfigChange[]): void {
     o.setLogLevel?.(merged.observe.log_level);
   }
   if (touched("election.")) o.elector.reconfigure(merged);
+  if (touched("health.") || touched("k8s.")) o.apiChanged?.(merged);
   if (o.health && (touched("health.") || touched("k8s."))) {
     o.health.reconfigure({
       probe: o.probeFor(merged),

@@ -41,7 +41,11 @@ import { type Logger, type LogLevel, Metrics } from "../observe/mod.ts";
 import { isNotExist } from "../sys/mod.ts";
 import { CONTROL_SIGNALS, handleControlSignal } from "./_control.ts";
 import { Handoffs, startControl } from "./_handoff.ts";
-import { localApiClient, resilientProbe } from "./_health.ts";
+import {
+  localApiClient,
+  type ReconfigurableLocalApi,
+  resilientProbe,
+} from "./_health.ts";
 import { AddressFollower, HoldConditions } from "./_hold.ts";
 import { LinkWatcher } from "./_link_watcher.ts";
 import {
@@ -93,7 +97,7 @@ export interface DaemonOptions {
    * Requests to the local API server for the election (default: the health
    * target with the configured credentials, when `k8s.enabled`).
    */
-  localApi?: LocalApi;
+  localApi?: ReconfigurableLocalApi;
   /** How often the interface is re-read besides notifications (10 s). */
   linkResyncMs?: number;
   /**
@@ -158,7 +162,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await using stack = new PartStack(run.log);
   const route = stack.use(platform.openRoute());
   const link = await findLink(route, config.interface);
-  const { vips, elector, ifindex } = await startVipParts(
+  const { vips, elector, ifindex, localApi } = await startVipParts(
     stack,
     run,
     { route, link, backend },
@@ -183,7 +187,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     signalSources(options),
     elector,
     run.log,
-    controlHandler(run, elector, health),
+    controlHandler(run, elector, health, localApi),
   );
   const handoffs = new Handoffs(elector, platform.clock, run.log);
   if (config.control.socket !== "off" && platform.openControl) {
@@ -256,12 +260,13 @@ async function startVipParts(
     await removeStaleVip(holder, run.log);
     held.push({ holder, conditions, late });
   }
+  const localApi = localApiOf(stack, run);
   const elector = stack.use(
     await createElector(o.backend, run, {
       route: o.route,
       link: o.link,
       vips: held,
-      localApi: localApiOf(stack, run),
+      localApi,
     }),
   );
   const ifindex = { current: o.link.index };
@@ -281,7 +286,7 @@ async function startVipParts(
     await follower.check();
     vips.push({ holder, conditions, follower });
   }
-  return { vips, elector, ifindex };
+  return { vips, elector, ifindex, localApi };
 }
 
 function pickBackend(
@@ -340,7 +345,10 @@ async function createElector(
 }
 
 /** The election's client of this node's API server, closed with `stack`. */
-function localApiOf(stack: PartStack, run: Run): LocalApi | undefined {
+function localApiOf(
+  stack: PartStack,
+  run: Run,
+): ReconfigurableLocalApi | undefined {
   if (run.options.localApi) return run.options.localApi;
   if (!run.config.k8s.enabled) return undefined;
   const api = localApiClient(
@@ -357,6 +365,7 @@ function controlHandler(
   run: Run,
   elector: Elector,
   health: HealthMonitor | undefined,
+  localApi: ReconfigurableLocalApi | undefined,
 ): (name: string) => void {
   const { options } = run;
   const control = {
@@ -369,6 +378,7 @@ function controlHandler(
     probeFor: (c: Config) =>
       options.probe ??
         resilientProbe(c, run.log.with({ component: "health" }), options.env),
+    apiChanged: (c: Config) => localApi?.reconfigure?.(c),
     log: run.log,
   };
   return (name) => handleControlSignal(control, name);

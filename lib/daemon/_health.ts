@@ -182,16 +182,19 @@ export function resilientProbe(
  * JSON requests to this node's API server (`health.url`'s origin: never
  * the VIP, never the in-cluster service address) with the configured
  * credentials and TLS settings, for the election. Credentials load on the
- * first request and again after a failure (kubeadm writes the CA and the
- * token file after ha-vip has started); until then a request throws the
- * loading error, which the elector reports like any failed request. One
- * kept-alive connection; `close()` closes it.
+ * first request (kubeadm writes the CA and the token file after ha-vip has
+ * started); until then a request throws the loading error, which the
+ * elector reports like any failed request. One kept-alive connection;
+ * `close()` closes it. `reconfigure` (a SIGHUP that changed `k8s.*` or
+ * `health.*`, which the health check takes live) makes the next request
+ * connect with the new target and credentials, so the election keeps
+ * talking to the server the health check judges.
  */
 export function localApiClient(
   config: Config,
   log: Logger,
   env?: Record<string, string>,
-): LocalApi & { close(): void } {
+): ReconfigurableLocalApi & { close(): void } {
   let client: ApiClient | undefined;
   const connect = async (o: LocalApiOptions = {}): Promise<ApiClient> => {
     if (client) return client;
@@ -213,5 +216,18 @@ export function localApiClient(
       (await connect(o)).postJson(path, body, o),
     putJson: async (path, body, o) => (await connect(o)).putJson(path, body, o),
     close: () => client?.close(),
+    reconfigure: (next) => {
+      config = next;
+      const old = client;
+      client = undefined;
+      // A request still running on it fails once; the elector retries.
+      old?.close();
+    },
   };
+}
+
+/** A {@link LocalApi} that can follow a re-read configuration. */
+export interface ReconfigurableLocalApi extends LocalApi {
+  /** Use `config`'s API server target and credentials from now on. */
+  reconfigure?(config: Config): void;
 }

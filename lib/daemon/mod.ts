@@ -12,6 +12,7 @@ export { type DaemonOptions, DaemonStartError, runDaemon } from "./_daemon.ts";
 export type { ControlOpener } from "./_handoff.ts";
 export {
   probeOptionsFromConfig,
+  type ReconfigurableLocalApi,
   resilientProbe,
   verdictReason,
 } from "./_health.ts";

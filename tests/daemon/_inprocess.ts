@@ -5,7 +5,7 @@
  */
 import { loadConfig, type LoadedConfig } from "../../lib/config/mod.ts";
 import { openControlServer } from "../../lib/control/mod.ts";
-import { runDaemon } from "../../lib/daemon/mod.ts";
+import { type DaemonOptions, runDaemon } from "../../lib/daemon/mod.ts";
 import { type ElectionBackends, vrrpBackend } from "../../lib/election/mod.ts";
 import type { ProbeResult, Verdict } from "../../lib/health/mod.ts";
 import { createLogger } from "../../lib/observe/mod.ts";
@@ -61,6 +61,8 @@ export interface NodeOptions {
   reload?: () => Promise<LoadedConfig>;
   /** A control socket path (a real unix socket; default: none). */
   control?: string;
+  /** The election's client of the local API server (runDaemon's option). */
+  localApi?: DaemonOptions["localApi"];
 }
 
 /** Creates the node's kernel with eth0 and its address. */
@@ -139,6 +141,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     handleSignals: false,
     signal: ac.signal,
     reload: o.reload,
+    localApi: o.localApi,
     signals: [{
       subscribe(handler) {
         const l = () => handler("SIGTERM");

@@ -5,6 +5,7 @@
  * every fired timer the test checks that no two kernels hold the VIP.
  */
 import assert from "node:assert/strict";
+import type { Config } from "../../lib/config/mod.ts";
 import { leaseBackend, type LeaseRequests } from "../../lib/election/mod.ts";
 import type { ApiResult, Lease, LeaseRecord } from "../../lib/lease/mod.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
@@ -302,6 +303,61 @@ Deno.test("in process (lease): a VIP deleted from the holder comes back with wha
   assert.ok(again.validLft <= left, `${again.validLft} s > ${left} s`);
   w.lease.cut.delete(h.name);
   await stopAll(w);
+});
+
+Deno.test("in process (lease): SIGHUP points the Lease client at the re-read API server and credentials; the lease timing needs a restart", async () => {
+  const clock = new FakeClock();
+  const lease = new FakeLease(clock);
+  const base = {
+    name: "cp-1",
+    priority: 100,
+    health: true,
+    flags: { "election.mode": "lease" } as Record<string, unknown>,
+  };
+  let next: Record<string, unknown> = {};
+  const seen: Config[] = [];
+  const unused = () => Promise.reject(new Error("not used here"));
+  const a = await startNode({
+    clock,
+    ip: "10.62.0.1",
+    ...base,
+    backends: {
+      lease: leaseBackend({ requests: () => lease.requests("cp-1") }),
+    },
+    reload: () => nodeConfig({ ...base, flags: { ...base.flags, ...next } }),
+    localApi: {
+      getJson: unused,
+      postJson: unused,
+      putJson: unused,
+      reconfigure: (c) => seen.push(c),
+    },
+  });
+  const hup = async (flags: Record<string, unknown>) => {
+    next = flags;
+    const mark = a.lines.length;
+    a.signal("SIGHUP");
+    await clock.advance(10);
+    return a.lines.slice(mark).join("\n");
+  };
+  try {
+    await clock.until("holder", () => holders([a]).length === 1, 60_000);
+    let out = await hup({ "k8s.token": "abcdef.0123456789abcdef" });
+    assert.equal(seen.length, 1, out);
+    assert.equal(seen[0].k8s.token, "abcdef.0123456789abcdef");
+    assert.doesNotMatch(out, /0123456789abcdef/); // never the secret
+    out = await hup({
+      "k8s.token": "abcdef.0123456789abcdef",
+      "election.lease.duration": "20s",
+    });
+    assert.match(out, /election\.lease\.duration: 15s -> 20s.*restart ha-vip/);
+    assert.equal(seen.length, 1, "nothing of the API changed");
+    assert.deepEqual(holders([a]), ["cp-1"]);
+  } finally {
+    a.stop();
+    a.stop();
+    await clock.advance(3000);
+    assert.equal(await a.done, 0, logs([a]));
+  }
 });
 
 /**
