@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Config } from "../../lib/config/mod.ts";
+import { controlRequest } from "../../lib/control/mod.ts";
 import { leaseBackend, type LeaseRequests } from "../../lib/election/mod.ts";
 import type { ApiResult, Lease, LeaseRecord } from "../../lib/lease/mod.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
@@ -357,6 +358,51 @@ Deno.test("in process (lease): SIGHUP points the Lease client at the re-read API
     a.stop();
     await clock.advance(3000);
     assert.equal(await a.done, 0, logs([a]));
+  }
+});
+
+Deno.test("in process (lease): ha-vip handoff is refused, visibly, and changes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hv-ctl-" });
+  const clock = new FakeClock();
+  const lease = new FakeLease(clock);
+  const path = `${dir}/cp-1.sock`;
+  const a = await startNode({
+    clock,
+    ip: "10.62.0.1",
+    name: "cp-1",
+    priority: 100,
+    health: true,
+    flags: { "election.mode": "lease" },
+    backends: {
+      lease: leaseBackend({ requests: () => lease.requests("cp-1") }),
+    },
+    control: path,
+  });
+  try {
+    await clock.until("holder", () => holders([a]).length === 1, 60_000);
+    // The socket is real: let the fake clock move while it answers.
+    let answer: Awaited<ReturnType<typeof controlRequest>> | undefined;
+    const p = controlRequest(path, { op: "handoff", forMs: 60_000 }, {
+      timeoutMs: 30_000,
+    }).then((r) => answer = r);
+    for (let i = 0; answer === undefined && i < 5000; i++) {
+      await clock.advance(20);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await p;
+    assert.equal(answer!.ok, false);
+    assert.match(answer!.message, /lease mode has no planned handoff/);
+    assert.equal(answer!.handoff, null);
+    assert.ok(a.logged(/WARN +planned handoff refused: lease mode/), logs([a]));
+    await clock.advance(10_000);
+    assert.deepEqual(holders([a]), ["cp-1"]);
+    assert.equal(lease.record!.holderIdentity, "cp-1");
+  } finally {
+    a.stop();
+    a.stop();
+    await clock.advance(3000);
+    await a.done;
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
