@@ -16,6 +16,7 @@ import {
 } from "../instance/mod.ts";
 import { formatIP, parseCidr } from "../ip/mod.ts";
 import { createLogger, ListenError, type Logger } from "../observe/mod.ts";
+import { setRealtimePriority } from "../sys/mod.ts";
 import {
   CliExit,
   type CommandContext,
@@ -66,6 +67,27 @@ async function harden(
     else log.debug("listen() is now refused in this process (seccomp)");
   };
   return { stopDumps, onRunning };
+}
+
+/**
+ * `process.realtime_priority`: every thread of the daemon under SCHED_RR,
+ * so that its timers are kept when other processes saturate the CPUs
+ * (issue 12). Only in ha-vip's own process (a test runner that imports the
+ * CLI keeps its scheduling). Refused (no CAP_SYS_NICE, a container): one
+ * warning, and the daemon runs at normal priority.
+ */
+function raisePriority(config: Config, log: Logger): void {
+  const priority = config.process.realtime_priority;
+  if (priority === 0 || !ownsProcess()) return;
+  try {
+    const { threads } = setRealtimePriority(priority);
+    log.debug("realtime scheduling on", { priority, threads });
+  } catch (err) {
+    log.warn(
+      "running at normal priority: adverts may go out late on saturated CPUs (set process.realtime_priority 0 to say this is intended)",
+      { error: err instanceof Error ? err.message : String(err) },
+    );
+  }
 }
 
 /**
@@ -142,6 +164,7 @@ export async function runCommand(
     return;
   }
   const { stopDumps, onRunning } = hardening;
+  raisePriority(config, log);
   try {
     ctx.setStatus(
       await runDaemon({

@@ -396,6 +396,16 @@ export const FIELDS: readonly FieldSpec[] = [
       "The local control channel (ha-vip handoff): a unix socket only root and ha-vip's own user may use (mode 0600, peer credentials checked). off: none. A second ha-vip on the same host needs its own path.",
   },
   {
+    path: "process.realtime_priority",
+    kind: "integer",
+    flag: "realtime-priority",
+    min: 0,
+    max: 99,
+    default: 1,
+    description:
+      "Realtime (SCHED_RR) priority of every thread of the daemon, so that adverts and VIP refreshes go out on time when other processes saturate the CPUs; 0: normal scheduling. Needs CAP_SYS_NICE: without it the daemon logs one warning and runs at normal priority.",
+  },
+  {
     path: "observe.log_format",
     kind: "enum",
     flag: "log-format",

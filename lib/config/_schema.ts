@@ -95,6 +95,10 @@ export interface Config {
     /** Unix socket path, or `off`. */
     socket: string;
   };
+  /** How the daemon's process runs. */
+  process: {
+    realtime_priority: number;
+  };
   /** Logs, metrics and status. */
   observe: {
     log_format: "text" | "json";

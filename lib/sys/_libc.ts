@@ -79,6 +79,12 @@ export const LIBC_SYMBOLS = {
     result: "i32",
   },
   syscall: { parameters: ["i64", "u64", "u64", "buffer"], result: "i64" },
+  // Scheduling of every thread (lib/sys/_sched.ts): a tid, not a pid.
+  sched_setscheduler: {
+    parameters: ["i32", "i32", "buffer"],
+    result: "i32",
+  },
+  sched_getscheduler: { parameters: ["i32"], result: "i32" },
   // In libc.so.6 since glibc 2.34; older ones keep it in libdl.so.2.
   dlsym: {
     parameters: ["pointer", "buffer"],

@@ -127,6 +127,13 @@ export {
   type PeerCredentials,
 } from "./_unix.ts";
 export {
+  type RealtimeResult,
+  SCHED_OTHER,
+  SCHED_RR,
+  schedulingPolicy,
+  setRealtimePriority,
+} from "./_sched.ts";
+export {
   denySyscallsFilter,
   installSeccompFilter,
   nativeSeccompArch,

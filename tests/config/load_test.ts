@@ -169,6 +169,7 @@ Deno.test("every field is reachable from the file, the environment and a flag", 
     "observe.log_format": "json",
     "observe.log_level": "debug",
     "observe.metrics_address": "127.0.0.1:9999",
+    "process.realtime_priority": "0",
   };
   assert.deepEqual(
     Object.keys(sample).sort(),

@@ -1,0 +1,86 @@
+/**
+ * Realtime scheduling for every thread of the process (issue 12): on a
+ * node whose CPUs are saturated (an API server compacting, a build), a
+ * normal-priority daemon waits for a time slice at each wake-up and its
+ * VRRP adverts go out hundreds of milliseconds late, so that backups take
+ * over for nothing. keepalived offers the same (`vrrp_rt_priority`).
+ *
+ * `sched_setscheduler` changes one thread: every thread listed in
+ * `/proc/self/task` is changed, and threads started later (the runtime's
+ * blocking pool, where FFI waits run) inherit the policy of the thread
+ * that starts them. No `SCHED_RESET_ON_FORK`: that flag also applies to
+ * new threads, which would then wake at normal priority. ha-vip starts no
+ * subprocess.
+ *
+ * @module
+ */
+
+import { Errno, SysError } from "./_errno.ts";
+import { lastErrno, libc } from "./_libc.ts";
+
+/** `SCHED_OTHER`: the normal time-sharing policy. */
+export const SCHED_OTHER = 0;
+/** `SCHED_RR`: realtime, round robin among equal priorities. */
+export const SCHED_RR = 2;
+
+/** What {@link setRealtimePriority} changed. */
+export interface RealtimeResult {
+  /** The threads now at the priority. */
+  threads: number;
+}
+
+function threadIds(): number[] {
+  const ids: number[] = [];
+  for (const e of Deno.readDirSync("/proc/self/task")) {
+    const id = Number(e.name);
+    if (Number.isInteger(id) && id > 0) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Puts every thread of the process under `SCHED_RR` at `priority` (1 to
+ * 99; any realtime priority runs before every normal thread). Throws a
+ * `SysError` when the kernel refuses (EPERM without CAP_SYS_NICE or a
+ * large enough RLIMIT_RTPRIO, e.g. in a container): then the threads
+ * changed before the refusal (none in practice: the first one fails) are
+ * put back to `SCHED_OTHER`. A thread that ended meanwhile (ESRCH) is
+ * skipped.
+ */
+export function setRealtimePriority(priority: number): RealtimeResult {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 99) {
+    throw new RangeError(`realtime priority must be 1-99, got ${priority}`);
+  }
+  const param = new Uint8Array(4);
+  new DataView(param.buffer).setInt32(0, priority, true);
+  const done: number[] = [];
+  for (const tid of threadIds()) {
+    if (libc().sched_setscheduler(tid, SCHED_RR, param) === 0) {
+      done.push(tid);
+      continue;
+    }
+    const errno = lastErrno();
+    if (errno === Errno.ESRCH) continue;
+    const normal = new Uint8Array(4);
+    for (const t of done) libc().sched_setscheduler(t, SCHED_OTHER, normal);
+    const denied = errno === 0 || errno === Errno.EPERM;
+    throw new SysError(
+      `sched_setscheduler(SCHED_RR, priority ${priority})`,
+      errno || Errno.EPERM,
+      denied
+        ? {
+          hint:
+            "needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority (containers: add the capability)",
+        }
+        : {},
+    );
+  }
+  return { threads: done.length };
+}
+
+/** The scheduling policy of thread `tid` (0: the caller), e.g. {@link SCHED_RR}. */
+export function schedulingPolicy(tid = 0): number {
+  const p = libc().sched_getscheduler(tid);
+  if (p < 0) throw new SysError(`sched_getscheduler(${tid})`, lastErrno());
+  return p;
+}
