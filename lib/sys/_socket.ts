@@ -44,6 +44,7 @@ import {
 import { type ControlMessage, parseControlMessages } from "./_cmsg.ts";
 import { Errno, SysError } from "./_errno.ts";
 import { lastErrno, libc } from "./_libc.ts";
+import { realtimeThreads } from "./_sched.ts";
 import type { PeerCredentials } from "./_unix.ts";
 
 /**
@@ -64,7 +65,8 @@ const MAX_WAKEABLE_WAIT_MS = 30_000;
  * Linux lets a poll timeout run late by 0.1 % of its length (timer slack,
  * `select_estimate_accuracy`): 1 ms on a 1 s wait, which made adverts drift
  * and jitter. A long wait stops this much short of its end and finishes
- * with a short poll, whose slack is the thread's 50 µs.
+ * with a short poll, whose slack is the thread's 50 µs. Realtime threads
+ * have no slack: there one poll does (one wake-up less per wait).
  */
 const FINAL_WAIT_MS = 20;
 
@@ -390,7 +392,7 @@ export class Socket {
           ? MAX_WAKEABLE_WAIT_MS
           : MAX_POLL_SLICE_MS;
         const slice = Math.min(options.sliceMs ?? cap, cap);
-        const precise = remaining > 2 * FINAL_WAIT_MS
+        const precise = remaining > 2 * FINAL_WAIT_MS && !realtimeThreads()
           ? remaining - FINAL_WAIT_MS
           : remaining;
         await this.#pollWait(Math.min(precise, slice));

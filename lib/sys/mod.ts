@@ -128,6 +128,7 @@ export {
 } from "./_unix.ts";
 export {
   type RealtimeResult,
+  realtimeThreads,
   SCHED_OTHER,
   SCHED_RR,
   schedulingPolicy,

@@ -10,7 +10,8 @@ const SYS = new URL("../../lib/sys/mod.ts", import.meta.url).href;
 
 /** Sets priority 7, starts a thread afterwards, reports every thread's policy and priority. */
 const CHILD = `
-import { setRealtimePriority } from ${JSON.stringify(SYS)};
+import { realtimeThreads, setRealtimePriority } from ${JSON.stringify(SYS)};
+const flagBefore = realtimeThreads();
 let result;
 try {
   result = setRealtimePriority(7);
@@ -26,7 +27,12 @@ for (const e of Deno.readDirSync("/proc/self/task")) {
   // Fields 40 (rt_priority) and 41 (policy) of proc_pid_stat(5); f[0] is field 3.
   threads.push({ tid: Number(e.name), rtPriority: Number(f[37]), policy: Number(f[38]) });
 }
-console.log(JSON.stringify({ result, before: result.threads, threads }));
+console.log(JSON.stringify({
+  result,
+  before: result.threads,
+  threads,
+  flag: [flagBefore, realtimeThreads()],
+}));
 `;
 
 async function child(prefix: string[] = []) {
@@ -54,6 +60,7 @@ Deno.test({
     assert.equal(r.result.error, undefined);
     assert.ok(r.result.threads >= 2, `threads changed: ${r.result.threads}`);
     assert.ok(r.threads.length > r.before, "a pool thread was started after");
+    assert.deepEqual(r.flag, [false, true], "realtimeThreads() before, after");
     for (const t of r.threads) {
       assert.deepEqual(
         { policy: t.policy, rtPriority: t.rtPriority },
@@ -79,6 +86,7 @@ Deno.test({
     assert.equal(r.result.errno, 1);
     assert.match(r.result.error, /sched_setscheduler\(SCHED_RR, priority 7\)/);
     assert.match(r.result.error, /CAP_SYS_NICE/);
+    assert.deepEqual(r.flag, [false, false], "realtimeThreads() stays false");
     for (const t of r.threads) {
       assert.deepEqual({ policy: t.policy, rtPriority: t.rtPriority }, {
         policy: 0,
