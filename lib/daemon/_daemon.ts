@@ -422,8 +422,8 @@ function startLinkWatcher(
         // A resync re-reads the addresses too: notifications may be lost.
         for (const v of o.vips) void v.follower.check();
       },
-      onAddress: () => {
-        for (const v of o.vips) void v.follower.check();
+      onAddress: (a, deleted) => {
+        for (const v of o.vips) v.follower.addressChanged(a, deleted);
       },
     }),
   );

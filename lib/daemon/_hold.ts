@@ -19,7 +19,11 @@ import {
 } from "../announce/mod.ts";
 import type { Elector } from "../election/mod.ts";
 import type { Cidr } from "../ip/mod.ts";
-import type { Address, AddressOps } from "../netlink/mod.ts";
+import {
+  type Address,
+  type AddressOps,
+  IFA_F_SECONDARY,
+} from "../netlink/mod.ts";
 import type { Logger, Metrics } from "../observe/mod.ts";
 
 const HELD = "havip_vip_held";
@@ -113,6 +117,26 @@ export class AddressFollower {
   /** Whether the kernel has the VIP, as last read (null before). */
   get present(): boolean | null {
     return this.#present;
+  }
+
+  /**
+   * An address notification of the interface: re-reads and acts, except
+   * on the held VIP's own lifetime refresh and on another family's address. Every refresh rewrites the VIP
+   * and the kernel notifies it (issue 12: that notification made two more
+   * reads of the addresses a second); the VIP still there as a secondary,
+   * held and already seen present, changes nothing this follower acts on
+   * (the holds depend on the node's own addresses, not on the VIP).
+   */
+  addressChanged(address: Address, deleted: boolean): void {
+    const { vip } = this.#o.conditions;
+    // It reads only its own family's addresses (dual stack: one follower
+    // per VIP): another family's change cannot change what it reads.
+    if (address.family !== vip.family) return;
+    const ownRefresh = !deleted && this.#present === true &&
+      this.#o.holder.held && address.address === vip.address &&
+      address.prefixLength === vip.prefixLength &&
+      (address.flags & IFA_F_SECONDARY) !== 0;
+    if (!ownRefresh) void this.check();
   }
 
   /** Re-reads and acts; calls while one runs fold into one more run. */

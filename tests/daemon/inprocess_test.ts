@@ -489,3 +489,54 @@ Deno.test("in process: failing sends are said once; a socket that cannot be reop
   await clock.until("master again", () => holders([a]).length === 1);
   await stopAll(clock, [a]);
 });
+
+/** A fake kernel that counts the daemon's address reads and writes. */
+class CountingKernel extends FakeKernel {
+  lists = 0;
+  writes = 0;
+  override openRoute() {
+    const r = super.openRoute();
+    return {
+      ...r,
+      listAddresses: (f: Parameters<typeof r.listAddresses>[0]) => {
+        this.lists++;
+        return r.listAddresses(f);
+      },
+      replaceAddress: (o: Parameters<typeof r.replaceAddress>[0]) => {
+        this.writes++;
+        return r.replaceAddress(o);
+      },
+    };
+  }
+}
+
+Deno.test("in process: a lifetime refresh reads the addresses once; its own notification is no news (issue 12)", async () => {
+  const clock = new FakeClock();
+  const kernel = new CountingKernel(clock, "node1");
+  kernel.addLink("lo");
+  kernel.addLink("eth0", { segment: new FakeSegment() });
+  kernel.addAddress("eth0", "10.62.0.1/24");
+  const node = await startNode({
+    clock,
+    kernel,
+    name: "node1",
+    ip: "10.62.0.1",
+    priority: 150,
+  });
+  await clock.until("master", () => holders([node]).length > 0);
+  await clock.advance(1000);
+  kernel.lists = kernel.writes = 0;
+  await clock.advance(9_000); // at most one link resync (every 10 s)
+  assert.ok(kernel.writes >= 10, `refreshed ${kernel.writes} times`);
+  // Each refresh reads the addresses before it writes (its guard); the
+  // kernel's notification of the write changes nothing the node acts on.
+  // A resync reads them twice (the follower, then the holder's reconcile).
+  assert.ok(
+    kernel.lists <= kernel.writes + 2,
+    `${kernel.lists} address reads for ${kernel.writes} refreshes\n${
+      logs([node])
+    }`,
+  );
+  assert.deepEqual(holders([node]), ["node1"]);
+  await stopAll(clock, [node]);
+});
