@@ -80,8 +80,8 @@ function raisePriority(config: Config, log: Logger): void {
   const priority = config.process.realtime_priority;
   if (priority === 0 || !ownsProcess()) return;
   try {
-    const { threads } = setRealtimePriority(priority);
-    log.debug("realtime scheduling on", { priority, threads });
+    const { threads, inherited } = setRealtimePriority(priority);
+    log.debug("realtime scheduling on", { priority, threads, inherited });
   } catch (err) {
     log.warn(
       "running at normal priority: adverts may go out late on saturated CPUs (set process.realtime_priority 0 to say this is intended)",

@@ -32,6 +32,22 @@ export function stopTimeoutSeconds(config: Config): number {
   );
 }
 
+/**
+ * process.realtime_priority: systemd puts the service under SCHED_RR
+ * before the exec, every thread inherits it, and ha-vip then changes
+ * nothing (sched_setscheduler stays denied with the rest of @resources).
+ * RestrictRealtime= would forbid the policy; it stays on when the daemon
+ * runs at normal priority.
+ */
+function realtimeSettings(config: Config): string {
+  const p = config.process.realtime_priority;
+  if (p === 0) return "RestrictRealtime=yes";
+  return `# Adverts on time on saturated CPUs (process.realtime_priority ${p}).
+CPUSchedulingPolicy=rr
+CPUSchedulingPriority=${p}
+RestrictRealtime=no`;
+}
+
 /** The unit file text for `config` (whose files must be visible to the unit). */
 export function renderSystemdUnit(config: Config): string {
   const issues: ManifestIssue[] = [];
@@ -123,7 +139,7 @@ KeyringMode=private
 # (addresses, links), packet sockets (ARP) and unix sockets (the lock).
 RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_PACKET AF_UNIX
 RestrictNamespaces=yes
-RestrictRealtime=yes
+${realtimeSettings(config)}
 RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native

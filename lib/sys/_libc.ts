@@ -85,6 +85,7 @@ export const LIBC_SYMBOLS = {
     result: "i32",
   },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
+  sched_getparam: { parameters: ["i32", "buffer"], result: "i32" },
   // In libc.so.6 since glibc 2.34; older ones keep it in libdl.so.2.
   dlsym: {
     parameters: ["pointer", "buffer"],

@@ -20,6 +20,8 @@ import { lastErrno, libc } from "./_libc.ts";
 
 /** `SCHED_OTHER`: the normal time-sharing policy. */
 export const SCHED_OTHER = 0;
+/** `SCHED_FIFO`: realtime, first in first out among equal priorities. */
+export const SCHED_FIFO = 1;
 /** `SCHED_RR`: realtime, round robin among equal priorities. */
 export const SCHED_RR = 2;
 
@@ -39,6 +41,21 @@ export function realtimeThreads(): boolean {
 export interface RealtimeResult {
   /** The threads now at the priority. */
   threads: number;
+  /**
+   * Every thread already ran realtime at the priority or above (a service
+   * manager set it before the exec, e.g. systemd's CPUSchedulingPolicy=):
+   * nothing was changed.
+   */
+  inherited: boolean;
+}
+
+/** Whether thread `tid` runs realtime at `priority` or above (false if unknown). */
+function alreadyRealtime(tid: number, priority: number): boolean {
+  const policy = libc().sched_getscheduler(tid);
+  if (policy !== SCHED_RR && policy !== SCHED_FIFO) return false;
+  const param = new Uint8Array(4);
+  if (libc().sched_getparam(tid, param) !== 0) return false;
+  return new DataView(param.buffer).getInt32(0, true) >= priority;
 }
 
 function threadIds(): number[] {
@@ -57,16 +74,24 @@ function threadIds(): number[] {
  * large enough RLIMIT_RTPRIO, e.g. in a container): then the threads
  * changed before the refusal (none in practice: the first one fails) are
  * put back to `SCHED_OTHER`. A thread that ended meanwhile (ESRCH) is
- * skipped.
+ * skipped. When every thread already runs realtime at `priority` or above
+ * nothing is changed (see {@link RealtimeResult.inherited}).
  */
 export function setRealtimePriority(priority: number): RealtimeResult {
   if (!Number.isInteger(priority) || priority < 1 || priority > 99) {
     throw new RangeError(`realtime priority must be 1-99, got ${priority}`);
   }
+  const tids = threadIds();
+  if (tids.every((tid) => alreadyRealtime(tid, priority))) {
+    // No change asked of the kernel: a unit that set the policy may also
+    // forbid setting it (systemd's SystemCallFilter=~@resources).
+    realtime = true;
+    return { threads: tids.length, inherited: true };
+  }
   const param = new Uint8Array(4);
   new DataView(param.buffer).setInt32(0, priority, true);
   const done: number[] = [];
-  for (const tid of threadIds()) {
+  for (const tid of tids) {
     if (libc().sched_setscheduler(tid, SCHED_RR, param) === 0) {
       done.push(tid);
       continue;
@@ -88,7 +113,7 @@ export function setRealtimePriority(priority: number): RealtimeResult {
     );
   }
   realtime = true;
-  return { threads: done.length };
+  return { threads: done.length, inherited: false };
 }
 
 /** The scheduling policy of thread `tid` (0: the caller), e.g. {@link SCHED_RR}. */

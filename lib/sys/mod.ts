@@ -129,6 +129,7 @@ export {
 export {
   type RealtimeResult,
   realtimeThreads,
+  SCHED_FIFO,
   SCHED_OTHER,
   SCHED_RR,
   schedulingPolicy,

@@ -133,6 +133,12 @@ interface Trace {
   changed: string[];
 }
 
+/** `chrt --rr N` when the unit sets CPUSchedulingPolicy=rr, else nothing. */
+function realtime(unit: Map<string, string[]>): string[] {
+  if (unit.get("CPUSchedulingPolicy")?.at(-1) !== "rr") return [];
+  return ["chrt", "--rr", unit.get("CPUSchedulingPriority")?.at(-1) ?? "1"];
+}
+
 /** The trace from the execve of `program` on (what runs before is setpriv's). */
 function parseTrace(text: string, program: string): Trace {
   const syscalls = new Set<string>();
@@ -233,6 +239,9 @@ Deno.test({
           "-qq",
           "-o",
           `${work}/trace/trace.txt`,
+          // CPUSchedulingPolicy=rr / CPUSchedulingPriority=: systemd sets
+          // them as root before it drops the capabilities.
+          ...realtime(unit),
           "setpriv",
           `--reuid=${UID}`,
           `--regid=${UID}`,

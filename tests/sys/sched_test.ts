@@ -4,7 +4,10 @@ import { skipUnlessInstalled, skipUnlessRoot } from "../../testing/mod.ts";
 // Scheduling is process-wide state: each case runs in a child process, so
 // the test runner keeps its own.
 const ignore = skipUnlessRoot("realtime scheduling tests");
-const noSetpriv = skipUnlessInstalled("realtime refusal test", ["setpriv"]);
+const noSetpriv = skipUnlessInstalled("realtime refusal tests", [
+  "setpriv",
+  "chrt",
+]);
 
 const SYS = new URL("../../lib/sys/mod.ts", import.meta.url).href;
 
@@ -58,6 +61,7 @@ Deno.test({
   fn: async () => {
     const r = await child();
     assert.equal(r.result.error, undefined);
+    assert.equal(r.result.inherited, false);
     assert.ok(r.result.threads >= 2, `threads changed: ${r.result.threads}`);
     assert.ok(r.threads.length > r.before, "a pool thread was started after");
     assert.deepEqual(r.flag, [false, true], "realtimeThreads() before, after");
@@ -92,6 +96,34 @@ Deno.test({
         policy: 0,
         rtPriority: 0,
       });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "started realtime by the service manager (systemd's CPUSchedulingPolicy=rr), setRealtimePriority changes nothing and needs no CAP_SYS_NICE",
+  ignore: ignore || noSetpriv,
+  fn: async () => {
+    // chrt as root, as systemd does before it drops the capabilities.
+    const r = await child([
+      "chrt",
+      "--rr",
+      "9",
+      "setpriv",
+      "--bounding-set",
+      "-sys_nice",
+      "--inh-caps",
+      "-sys_nice",
+    ]);
+    assert.equal(r.result.error, undefined);
+    assert.equal(r.result.inherited, true);
+    assert.deepEqual(r.flag, [false, true]);
+    for (const t of r.threads) {
+      assert.deepEqual({ policy: t.policy, rtPriority: t.rtPriority }, {
+        policy: 2,
+        rtPriority: 9,
+      }, `thread ${t.tid} keeps what it was started with`);
     }
   },
 });
