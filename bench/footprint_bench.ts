@@ -20,7 +20,7 @@
  *    spurious failover.
  *
  *     sudo deno run -A bench/footprint_bench.ts [--runs 3] [--idle 60s]
- *         [--profiles 1s,200ms] [--soak 10m] [--soak-profile 200ms]
+ *         [--profiles 1s,200ms] [--soak 10m] [--soak-profiles 1s,200ms]
  *         [--sections idle,death,soak] [--only ha-vip|keepalived]
  *         [--source] [--json] [--verbose]
  *
@@ -55,7 +55,7 @@ const USAGE = `usage: deno run -A bench/footprint_bench.ts [flags]     (as root)
   --idle D             steady window for CPU and memory (default 60s)
   --profiles LIST      advert intervals for the node-death section (default 1s,200ms)
   --soak D             length of the soak (default 10m; at least 10m for issue 12)
-  --soak-profile D     advert interval of the soak (default 200ms)
+  --soak-profiles LIST advert intervals of the soak, one soak each (default 1s,200ms)
   --loss P             soak: packet loss on the bridge, percent (default 5)
   --sections LIST      idle,death,soak (default all three)
   --only IMPL          ha-vip or keepalived (default both)
@@ -70,7 +70,7 @@ interface Flags {
   idleMs: number;
   profiles: number[];
   soakMs: number;
-  soakProfile: number;
+  soakProfiles: number[];
   loss: number;
   sections: Section[];
   implementations: Implementation[];
@@ -100,7 +100,7 @@ function parseFlags(args: string[]): Flags | string {
     idleMs: 60_000,
     profiles: [1000, 200],
     soakMs: 600_000,
-    soakProfile: 200,
+    soakProfiles: [1000, 200],
     loss: 5,
     sections: ["idle", "death", "soak"],
     implementations: ["keepalived", "ha-vip"],
@@ -136,10 +136,15 @@ function parseFlags(args: string[]): Flags | string {
         f.soakMs = d;
         break;
       case "--soak-profile":
-        d = advertIntervalFlag(value());
-        if (typeof d === "string") return d;
-        f.soakProfile = d;
+      case "--soak-profiles": {
+        const l = parseList<number>("soak-profiles", value(), (s) => {
+          const d = advertIntervalFlag(s);
+          return typeof d === "string" ? { error: d } : { value: d };
+        });
+        if (typeof l === "string") return l;
+        f.soakProfiles = l;
         break;
+      }
       case "--loss":
         d = wholeNumberFlag("loss", value(), 0, 50);
         if (typeof d === "string") return d;
@@ -404,15 +409,28 @@ async function deathRows(
   return rows;
 }
 
-/** Section 3: spurious failovers in a long steady state under stress. */
+/** Section 3: spurious failovers in a long steady state under stress, per profile. */
 async function soakRows(
   f: Flags,
   base: (impl: Implementation) => ScenarioOptions,
   failures: string[],
 ): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const a of f.soakProfiles) {
+    rows.push(...await soakProfile(f, a, base, failures));
+  }
+  return rows;
+}
+
+async function soakProfile(
+  f: Flags,
+  advertMs: number,
+  base: (impl: Implementation) => ScenarioOptions,
+  failures: string[],
+): Promise<Row[]> {
   const spurious: Row = {
     label: `soak ${fmtS(f.soakMs)} at ${
-      fmtS(f.soakProfile)
+      fmtS(advertMs)
     } adverts: spurious failovers`,
     unit: "count",
     samples: {},
@@ -420,7 +438,7 @@ async function soakRows(
       `${f.loss} % loss on the bridge, every core busy, GC pressure (ha-vip)`,
   };
   const gap: Row = {
-    label: "soak: longest client outage",
+    label: `soak at ${fmtS(advertMs)}: longest client outage`,
     unit: "ms",
     samples: {},
     worst: true,
@@ -430,10 +448,10 @@ async function soakRows(
   for (const impl of f.implementations) {
     const b = base(impl);
     const r = await scenario(
-      `soak ${impl} ${fmtS(f.soakMs)}`,
+      `soak ${impl} ${fmtS(f.soakMs)} at ${fmtS(advertMs)}`,
       {
         ...b,
-        advertIntervalMs: f.soakProfile,
+        advertIntervalMs: advertMs,
         events: [{ kind: "steady", holdMs: f.soakMs }],
         statusEndpoint: true,
         denoFlags: [
