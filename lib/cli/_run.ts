@@ -80,8 +80,20 @@ function raisePriority(config: Config, log: Logger): void {
   const priority = config.process.realtime_priority;
   if (priority === 0 || !ownsProcess()) return;
   try {
-    const { threads, inherited } = setRealtimePriority(priority);
-    log.debug("realtime scheduling on", { priority, threads, inherited });
+    const { threads, inherited, rttimeLimitUs } = setRealtimePriority(
+      priority,
+    );
+    log.debug("realtime scheduling on", {
+      priority,
+      threads,
+      inherited,
+      rttime_limit_us: rttimeLimitUs,
+    });
+    if (rttimeLimitUs === undefined) {
+      log.warn(
+        "started realtime with no RLIMIT_RTTIME: a runaway thread could hold a CPU; set one (systemd: LimitRTTIME=1s:2s)",
+      );
+    }
   } catch (err) {
     log.warn(
       "running at normal priority: adverts may go out late on saturated CPUs (set process.realtime_priority 0 to say this is intended)",

@@ -43,8 +43,11 @@ function realtimeSettings(config: Config): string {
   const p = config.process.realtime_priority;
   if (p === 0) return "RestrictRealtime=yes";
   return `# Adverts on time on saturated CPUs (process.realtime_priority ${p}).
+# A realtime thread that runs 1 s without blocking is a runaway: SIGXCPU
+# ends the daemon (its VIP expires), SIGKILL at 2 s.
 CPUSchedulingPolicy=rr
 CPUSchedulingPriority=${p}
+LimitRTTIME=1s:2s
 RestrictRealtime=no`;
 }
 

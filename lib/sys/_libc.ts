@@ -86,6 +86,8 @@ export const LIBC_SYMBOLS = {
   },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
   sched_getparam: { parameters: ["i32", "buffer"], result: "i32" },
+  // RLIMIT_RTTIME, the runaway guard of realtime threads (lib/sys/_sched.ts).
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // In libc.so.6 since glibc 2.34; older ones keep it in libdl.so.2.
   dlsym: {
     parameters: ["pointer", "buffer"],

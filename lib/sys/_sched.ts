@@ -12,6 +12,16 @@
  * new threads, which would then wake at normal priority. ha-vip starts no
  * subprocess.
  *
+ * A realtime thread that never blocks would hold a core (up to the
+ * kernel's throttling, 95 %) away from the API server and etcd. Before any
+ * thread turns realtime, `RLIMIT_RTTIME` is set as keepalived does
+ * (`vrrp_rlimit_rttime`): a thread that runs {@link RTTIME_LIMIT_US} of
+ * CPU without blocking gets SIGXCPU, which ends the process (its VIP then
+ * expires by its lifetime; the service manager restarts it), and SIGKILL
+ * at twice that. The daemon's threads block many times a second; its
+ * longest run without blocking is a garbage collection of a few tens of
+ * milliseconds.
+ *
  * @module
  */
 
@@ -25,7 +35,61 @@ export const SCHED_FIFO = 1;
 /** `SCHED_RR`: realtime, round robin among equal priorities. */
 export const SCHED_RR = 2;
 
+/** `RLIMIT_RTTIME` (resource 15 on Linux). */
+const RLIMIT_RTTIME = 15;
+
+/**
+ * The soft `RLIMIT_RTTIME` (microseconds of CPU without a blocking system
+ * call) set before threads turn realtime: SIGXCPU beyond it, SIGKILL
+ * beyond twice it. 20× the daemon's longest garbage collection.
+ */
+export const RTTIME_LIMIT_US = 1_000_000;
+
 let realtime = false;
+
+/**
+ * The process's `RLIMIT_RTTIME` soft limit in microseconds, from
+ * `/proc/self/limits` (read as text: a unit may forbid the rlimit system
+ * calls); `undefined` when unlimited or unknown.
+ */
+export function realtimeTimeLimit(): number | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/self/limits");
+  } catch {
+    return undefined;
+  }
+  const line = text.split("\n").find((l) =>
+    l.startsWith("Max realtime timeout")
+  );
+  const soft = line?.slice("Max realtime timeout".length).trim().split(
+    /\s+/,
+  )[0];
+  return soft && /^[0-9]+$/.test(soft) ? Number(soft) : undefined;
+}
+
+/**
+ * Sets `RLIMIT_RTTIME` to {@link RTTIME_LIMIT_US} soft and twice that hard,
+ * unless a lower soft limit is already in place (a unit's `LimitRTTIME=`).
+ */
+function limitRealtimeRuns(): void {
+  const current = realtimeTimeLimit();
+  if (current !== undefined && current <= RTTIME_LIMIT_US) return;
+  const limit = new Uint8Array(16);
+  const v = new DataView(limit.buffer);
+  v.setBigUint64(0, BigInt(RTTIME_LIMIT_US), true);
+  v.setBigUint64(8, BigInt(2 * RTTIME_LIMIT_US), true);
+  if (libc().setrlimit(RLIMIT_RTTIME, limit) !== 0) {
+    throw new SysError(
+      `setrlimit(RLIMIT_RTTIME, ${RTTIME_LIMIT_US} us)`,
+      lastErrno(),
+      {
+        hint:
+          "a realtime thread needs a runaway limit; a systemd unit sets it with LimitRTTIME=",
+      },
+    );
+  }
+}
 
 /**
  * Whether {@link setRealtimePriority} put the process's threads under a
@@ -47,6 +111,11 @@ export interface RealtimeResult {
    * nothing was changed.
    */
   inherited: boolean;
+  /**
+   * The soft `RLIMIT_RTTIME` now in force (microseconds); `undefined` when
+   * unlimited: only possible when {@link inherited}, the caller should warn.
+   */
+  rttimeLimitUs: number | undefined;
 }
 
 /** Whether thread `tid` runs realtime at `priority` or above (false if unknown). */
@@ -75,7 +144,9 @@ function threadIds(): number[] {
  * changed before the refusal (none in practice: the first one fails) are
  * put back to `SCHED_OTHER`. A thread that ended meanwhile (ESRCH) is
  * skipped. When every thread already runs realtime at `priority` or above
- * nothing is changed (see {@link RealtimeResult.inherited}).
+ * nothing is changed (see {@link RealtimeResult.inherited}). Otherwise
+ * `RLIMIT_RTTIME` is set first (see the module's notes); if that fails no
+ * thread is changed.
  */
 export function setRealtimePriority(priority: number): RealtimeResult {
   if (!Number.isInteger(priority) || priority < 1 || priority > 99) {
@@ -86,8 +157,13 @@ export function setRealtimePriority(priority: number): RealtimeResult {
     // No change asked of the kernel: a unit that set the policy may also
     // forbid setting it (systemd's SystemCallFilter=~@resources).
     realtime = true;
-    return { threads: tids.length, inherited: true };
+    return {
+      threads: tids.length,
+      inherited: true,
+      rttimeLimitUs: realtimeTimeLimit(),
+    };
   }
+  limitRealtimeRuns();
   const param = new Uint8Array(4);
   new DataView(param.buffer).setInt32(0, priority, true);
   const done: number[] = [];
@@ -113,7 +189,11 @@ export function setRealtimePriority(priority: number): RealtimeResult {
     );
   }
   realtime = true;
-  return { threads: done.length, inherited: false };
+  return {
+    threads: done.length,
+    inherited: false,
+    rttimeLimitUs: realtimeTimeLimit(),
+  };
 }
 
 /** The scheduling policy of thread `tid` (0: the caller), e.g. {@link SCHED_RR}. */

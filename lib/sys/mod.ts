@@ -129,6 +129,8 @@ export {
 export {
   type RealtimeResult,
   realtimeThreads,
+  realtimeTimeLimit,
+  RTTIME_LIMIT_US,
   SCHED_FIFO,
   SCHED_OTHER,
   SCHED_RR,

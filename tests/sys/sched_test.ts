@@ -30,8 +30,11 @@ for (const e of Deno.readDirSync("/proc/self/task")) {
   // Fields 40 (rt_priority) and 41 (policy) of proc_pid_stat(5); f[0] is field 3.
   threads.push({ tid: Number(e.name), rtPriority: Number(f[37]), policy: Number(f[38]) });
 }
+const limits = Deno.readTextFileSync("/proc/self/limits").split("\\n")
+  .find((l) => l.startsWith("Max realtime timeout"));
 console.log(JSON.stringify({
   result,
+  rttime: limits.slice("Max realtime timeout".length).trim().split(/\\s+/).slice(0, 2),
   before: result.threads,
   threads,
   flag: [flagBefore, realtimeThreads()],
@@ -65,6 +68,9 @@ Deno.test({
     assert.ok(r.result.threads >= 2, `threads changed: ${r.result.threads}`);
     assert.ok(r.threads.length > r.before, "a pool thread was started after");
     assert.deepEqual(r.flag, [false, true], "realtimeThreads() before, after");
+    // The runaway guard: 1 s soft (SIGXCPU), 2 s hard (SIGKILL).
+    assert.deepEqual(r.rttime, ["1000000", "2000000"]);
+    assert.equal(r.result.rttimeLimitUs, 1_000_000);
     for (const t of r.threads) {
       assert.deepEqual(
         { policy: t.policy, rtPriority: t.rtPriority },
@@ -118,6 +124,9 @@ Deno.test({
     ]);
     assert.equal(r.result.error, undefined);
     assert.equal(r.result.inherited, true);
+    // Nothing set: the caller warns that no runaway limit is in force.
+    assert.equal(r.result.rttimeLimitUs, undefined);
+    assert.deepEqual(r.rttime, ["unlimited", "unlimited"]);
     assert.deepEqual(r.flag, [false, true]);
     for (const t of r.threads) {
       assert.deepEqual({ policy: t.policy, rtPriority: t.rtPriority }, {
@@ -125,6 +134,31 @@ Deno.test({
         rtPriority: 9,
       }, `thread ${t.tid} keeps what it was started with`);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "a realtime thread that never blocks ends the process with SIGXCPU instead of holding a CPU",
+  ignore,
+  fn: async () => {
+    const runaway = `
+import { setRealtimePriority } from ${JSON.stringify(SYS)};
+setRealtimePriority(1);
+console.log("realtime");
+// A runaway: never blocks (performance.now() reads the vDSO clock); it
+// gives up after 5 s so that a missing guard fails the test, not hangs it.
+const end = performance.now() + 5000;
+while (performance.now() < end) { /* spin */ }
+console.log("survived");
+`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-config", "-A", runaway],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "realtime");
+    assert.equal(out.signal, "SIGXCPU", `ended by ${out.signal} (${out.code})`);
   },
 });
 
