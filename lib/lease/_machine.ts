@@ -37,7 +37,17 @@
  *   round;
  * - a follower also tries at the moment the observed lease expires (not
  *   only at its jittered period), which shortens a crash takeover by up to
- *   2.2 retry periods without changing who may take it.
+ *   2.2 retry periods without changing who may take it;
+ * - a planned handoff (`ha-vip handoff`): the node steps out of the
+ *   election (not eligible) for a while; a holder releases make-before-break
+ *   as on SIGTERM. If no successor holds the Lease by {@link takeBackAt}
+ *   (every eligible follower has had its jittered try, and the VIP's fenced
+ *   lifetime still leaves time for one write), the node takes the Lease
+ *   back over the resourceVersion of its own release, keeps the VIP it
+ *   never removed and cancels the handoff with a warning, as VRRP mode
+ *   does: clients never lose the VIP to a handoff. The take-back is an
+ *   ordinary optimistic write, so a successor that got there first wins it
+ *   (409) and the handover completes instead: one holder, always.
  *
  * @module
  */
@@ -71,6 +81,26 @@ export interface LeaseMachineConfig extends LeaseTiming {
   seed?: number;
 }
 
+/** A planned handoff in force: out of the election. */
+export interface StepOut {
+  /** When it ends by itself (monotonic ms); null: when cancelled. */
+  readonly untilMs: number | null;
+  /** Why, for the ineligible reason and logs. */
+  readonly reason: string;
+}
+
+/**
+ * A holder that stepped out for a planned handoff (the release may still
+ * be in flight): it takes the Lease back, keeping its VIP, when no
+ * successor shows by `takeBackAtMs` or the handoff is cancelled first.
+ */
+export interface HandoffRelease {
+  /** Set once the release is written (null: not yet). */
+  readonly takeBackAtMs: number | null;
+  /** A take-back whose answer was lost was sent then (the earliest). */
+  readonly reclaimSentMs: number | null;
+}
+
 /** Where the machine is. */
 export type LeasePhase =
   /** Not holding the lease (observing, and claiming it when it may). */
@@ -96,6 +126,8 @@ export type Purpose =
   | "verify"
   /** A releasing holder looking for its successor (GET). */
   | "poll"
+  /** A releasing holder taking its released Lease back (handoff). */
+  | "reclaim"
   /** Best effort on a forced shutdown; the answer is not awaited. */
   | "final";
 
@@ -144,6 +176,10 @@ export interface LeaseState {
   readonly holdBlocks: Readonly<Record<string, string>>;
   /** Link state of the VIP's interface. */
   readonly interfaceUp: boolean;
+  /** A planned handoff keeps the node out of the election (null: none). */
+  readonly stepOut: StepOut | null;
+  /** Stepping out as the holder: when to take the Lease back. */
+  readonly handoffRelease: HandoffRelease | null;
   /** A shutdown was asked for. */
   readonly shuttingDown: boolean;
   /** A failed VIP add keeps the node out until then. */
@@ -234,7 +270,16 @@ export type LeaseEvent =
    */
   | { type: "vipFree"; nowMs: number; seenAnswered: boolean }
   /** Adding the VIP failed. */
-  | { type: "vipAddFailed"; nowMs: number; reason: string };
+  | { type: "vipAddFailed"; nowMs: number; reason: string }
+  /**
+   * A planned handoff: out of the election for `forMs` (null: until
+   * cancelled); `request: null` cancels it (back in the election).
+   */
+  | {
+    type: "handoff";
+    nowMs: number;
+    request: { forMs: number | null; reason: string } | null;
+  };
 
 /** What the backend must do, in order. */
 export type LeaseAction =
@@ -326,6 +371,8 @@ export function createLeaseState(config: LeaseMachineConfig): LeaseState {
     healthReason: "health not yet known",
     holdBlocks: {},
     interfaceUp: true,
+    stepOut: null,
+    handoffRelease: null,
     shuttingDown: false,
     faultUntilMs: null,
     faultReason: "",
@@ -354,11 +401,44 @@ export function holdsVip(state: LeaseState): boolean {
   return state.vipHeld;
 }
 
-/** Whether the node may claim: stably ready, link up, no VIP fault. */
+/** Whether the node may claim: stably ready, link up, no VIP fault, not stepped out. */
 export function isEligible(state: LeaseState, nowMs: number): boolean {
+  return readyApartFromHandoff(state, nowMs) && !steppedOut(state, nowMs);
+}
+
+/** Whether a planned handoff keeps the node out of the election at `nowMs`. */
+export function steppedOut(state: LeaseState, nowMs: number): boolean {
+  const o = state.stepOut;
+  return o !== null && (o.untilMs === null || nowMs < o.untilMs);
+}
+
+/** Eligible but for a planned handoff. */
+function readyApartFromHandoff(state: LeaseState, nowMs: number): boolean {
   return state.healthy && state.interfaceUp &&
     Object.keys(state.holdBlocks).length === 0 &&
     (state.faultUntilMs === null || nowMs >= state.faultUntilMs);
+}
+
+/**
+ * When a holder that released its Lease for a planned handoff, at
+ * `releasedMs`, with its VIP's fenced lifetime ending at `vipExpiresMs`,
+ * takes the Lease back if no successor holds it by then: once every
+ * eligible follower has had a try ((1 + 1.2) retry periods, client-go's
+ * jitter, plus half a period for its GET and PUT), but at the latest half a
+ * period before the VIP's lifetime ends (time for the take-back's write:
+ * the VIP never goes before it is answered). At 15/10/2: 5.4 s after the
+ * release; at 5/3/1 (lifetime 3 s): 2.5 s.
+ */
+export function takeBackAt(
+  releasedMs: number,
+  vipExpiresMs: number,
+  retryPeriodMs: number,
+): number {
+  const p = retryPeriodMs;
+  return Math.min(
+    releasedMs + (1 + JITTER_FACTOR) * p + p / 2,
+    vipExpiresMs - p / 2,
+  );
 }
 
 /** Why the node may not claim ("" when it may). */
@@ -366,6 +446,7 @@ export function ineligibleReason(state: LeaseState, nowMs: number): string {
   if (!state.interfaceUp) return "interface down";
   const block = Object.values(state.holdBlocks)[0];
   if (block !== undefined) return block;
+  if (steppedOut(state, nowMs)) return state.stepOut!.reason;
   if (state.faultUntilMs !== null && nowMs < state.faultUntilMs) {
     return state.faultReason;
   }
@@ -583,6 +664,7 @@ class Draft {
 
   /** Leaves holding (lost or gave up): the VIP goes at once. */
   drop(reason: string): void {
+    this.s.handoffRelease = null;
     this.removeVip();
     this.stopProbe();
     this.s.claimDeadlineMs = null;
@@ -689,6 +771,8 @@ class Draft {
 
   /** A renewal (or re-create) succeeded. */
   renewed(sentMs: number): void {
+    // Still the holder: a handoff cancelled before its release went out.
+    if (this.s.phase !== "releasing") this.s.handoffRelease = null;
     this.s.lastWriteOkMs = sentMs;
     this.s.nextTryMs = this.now + this.s.config.retryPeriodMs;
     if (this.s.vipHeld) this.refreshVip();
@@ -700,6 +784,7 @@ class Draft {
     this.s.claimDeadlineMs = null;
     this.stopProbe();
     if (!this.s.vipHeld) {
+      this.s.handoffRelease = null;
       this.s.lastWriteOkMs = null;
       if (this.s.shuttingDown) return this.stop("released the lease");
       this.go("follower", "released the lease");
@@ -717,6 +802,62 @@ class Draft {
       "released the lease; keeping the VIP until a successor holds it",
     );
     this.s.nextTryMs = this.now + this.s.config.handoverPollMs;
+    if (this.s.handoffRelease !== null) {
+      if (this.s.shuttingDown) this.s.handoffRelease = null;
+      else {
+        this.s.handoffRelease = {
+          takeBackAtMs: takeBackAt(
+            this.now,
+            this.s.vipExpiresMs ?? this.now,
+            this.s.config.retryPeriodMs,
+          ),
+          reclaimSentMs: null,
+        };
+      }
+    }
+  }
+
+  /**
+   * Releasing for a planned handoff and nobody took over in time, or the
+   * handoff was cancelled: write the Lease as ours again (over our own
+   * release's resourceVersion; create it if it was deleted).
+   */
+  reclaim(): void {
+    if (this.s.lease === null) {
+      this.send("create", "reclaim", {
+        ...this.claimRecord(null),
+        leaseTransitions: this.s.observed?.record.leaseTransitions ?? 0,
+      });
+    } else {
+      this.send(
+        "update",
+        "reclaim",
+        this.claimRecord(this.s.observed?.record ?? null),
+      );
+    }
+  }
+
+  /** The take-back went through (sent at `sentMs`): holder again, VIP kept. */
+  tookBack(sentMs: number): void {
+    const timedOut = steppedOut(this.s, this.now);
+    this.s.handoffRelease = null;
+    this.s.successor = null;
+    this.s.lastWriteOkMs = sentMs;
+    this.s.nextTryMs = this.now + this.s.config.retryPeriodMs;
+    if (timedOut) {
+      this.s.stepOut = null;
+      this.log(
+        "warn",
+        "planned handoff cancelled: no other node took the lease over, so this node took it back and keeps the VIP (is another node ready and in the election?)",
+      );
+    }
+    this.go(
+      "holder",
+      timedOut
+        ? "took the lease back: no successor"
+        : "took the lease back: the handoff ended before a successor showed",
+    );
+    this.refreshVip();
   }
 
   /**
@@ -734,8 +875,54 @@ class Draft {
     if (this.s.phase === "releasing") this.finishHandover(reason);
   }
 
+  /** Leave; `force` (a second signal) releases at once. */
+  shutdown(force: boolean): void {
+    const s = this.s;
+    if (s.phase === "stopped") return;
+    s.shuttingDown = true;
+    if (force) {
+      const holding = s.phase === "holder" || s.phase === "claiming";
+      this.removeVip();
+      if (holding && s.lease !== null) {
+        const id = ++s.seq;
+        this.actions.push({
+          type: "update",
+          id,
+          record: this.releaseRecord(),
+          base: s.lease,
+        });
+      }
+      this.stop("second signal: released at once");
+    } else if (s.phase === "follower") {
+      this.stop("shutdown (not holding)");
+    }
+  }
+
+  /** `ha-vip handoff` (or its cancel: null). */
+  handoff(request: { forMs: number | null; reason: string } | null): void {
+    const s = this.s;
+    if (request === null) {
+      s.stepOut = null;
+      // Releasing for it: take the Lease back at once (see drive).
+      if (s.phase === "releasing" && s.nextTryMs !== null) {
+        s.nextTryMs = Math.min(s.nextTryMs, this.now);
+      }
+      return;
+    }
+    if (s.shuttingDown || s.phase === "stopped") return;
+    s.stepOut = {
+      untilMs: request.forMs === null ? null : this.now + request.forMs,
+      reason: request.reason,
+    };
+    const holding = s.phase === "holder" || s.phase === "claiming";
+    if (holding && s.vipHeld && s.handoffRelease === null) {
+      s.handoffRelease = { takeBackAtMs: null, reclaimSentMs: null };
+    }
+  }
+
   finishHandover(reason: string): void {
     this.s.successor = null;
+    this.s.handoffRelease = null;
     this.removeVip();
     if (this.s.shuttingDown) return this.stop(reason);
     this.go("follower", reason);
@@ -862,8 +1049,47 @@ function onPoll(d: Draft, result: ApiResult): void {
       s.nextTryMs = null;
       return;
     }
+    // Ours: a take-back whose answer was lost went through.
+    const lost = s.handoffRelease?.reclaimSentMs ?? null;
+    if (holder === d.me && lost !== null) return d.tookBack(lost);
   }
   s.nextTryMs = d.now + s.config.handoverPollMs;
+}
+
+/** The answer to a take-back. */
+function onReclaim(d: Draft, inflight: Inflight, result: ApiResult): void {
+  const s = d.s;
+  if (s.phase !== "releasing") return; // the handover ended meanwhile
+  if (result.kind === "lease") {
+    d.observe(result.lease);
+    if (s.observed!.record.holderIdentity === d.me) {
+      return d.tookBack(inflight.sentMs);
+    }
+  } else if (result.kind === "conflict") {
+    // Someone wrote first: a successor, most likely. Read who.
+    return d.send("get", "poll");
+  } else if (result.kind === "notFound") {
+    s.lease = null;
+  } else if (s.handoffRelease !== null) {
+    // It may have gone through: the next read tells (the earliest send is
+    // the fencing reference, in case an earlier one did).
+    const h = s.handoffRelease;
+    s.handoffRelease = {
+      ...h,
+      reclaimSentMs: h.reclaimSentMs ?? inflight.sentMs,
+    };
+    return d.send("get", "poll");
+  }
+  s.nextTryMs = d.now + s.config.handoverPollMs;
+}
+
+/** Releasing for a planned handoff: take the Lease back now? */
+function wantsLeaseBack(s: LeaseState, nowMs: number): boolean {
+  const h = s.handoffRelease;
+  if (h === null || h.takeBackAtMs === null) return false;
+  if (s.successor !== null || !s.vipHeld || s.shuttingDown) return false;
+  if (!readyApartFromHandoff(s, nowMs)) return false;
+  return !steppedOut(s, nowMs) || nowMs >= h.takeBackAtMs;
 }
 
 function onResponse(d: Draft, inflight: Inflight, result: ApiResult): void {
@@ -880,6 +1106,8 @@ function onResponse(d: Draft, inflight: Inflight, result: ApiResult): void {
       return onRelease(d, inflight, result);
     case "poll":
       return onPoll(d, result);
+    case "reclaim":
+      return onReclaim(d, inflight, result);
     case "final":
       return;
   }
@@ -943,7 +1171,7 @@ function drive(d: Draft): void {
         d.claimRecord(s.observed?.record ?? null),
       );
     case "releasing":
-      return d.send("get", "poll");
+      return wantsLeaseBack(s, now) ? d.reclaim() : d.send("get", "poll");
   }
 }
 
@@ -964,6 +1192,9 @@ function nextDeadline(s: LeaseState): number | null {
     times.push(s.claimDeadlineMs);
   }
   if (s.faultUntilMs !== null && s.faultUntilMs > 0) times.push(s.faultUntilMs);
+  if (s.stepOut !== null && s.stepOut.untilMs !== null) {
+    times.push(s.stepOut.untilMs);
+  }
   return times.length === 0 ? null : Math.min(...times);
 }
 
@@ -1004,24 +1235,7 @@ export function step(
       }
       break;
     case "shutdown":
-      if (s.phase === "stopped") break;
-      s.shuttingDown = true;
-      if (event.force) {
-        const holding = s.phase === "holder" || s.phase === "claiming";
-        d.removeVip();
-        if (holding && s.lease !== null) {
-          const id = ++s.seq;
-          d.actions.push({
-            type: "update",
-            id,
-            record: d.releaseRecord(),
-            base: s.lease,
-          });
-        }
-        d.stop("second signal: released at once");
-      } else if (s.phase === "follower") {
-        d.stop("shutdown (not holding)");
-      }
+      d.shutdown(event.force ?? false);
       break;
     case "response": {
       const f = s.inflight;
@@ -1035,6 +1249,9 @@ export function step(
       s.probing = false;
       s.probeResult = { seenAnswered: event.seenAnswered };
       if (s.phase === "claiming") d.probed();
+      break;
+    case "handoff":
+      d.handoff(event.request);
       break;
     case "vipAddFailed":
       s.vipHeld = false;
@@ -1052,6 +1269,7 @@ export function step(
   if (s.faultUntilMs !== null && event.nowMs >= s.faultUntilMs) {
     s.faultUntilMs = null;
   }
+  if (s.stepOut !== null && !steppedOut(s, event.nowMs)) s.stepOut = null;
   drive(d);
   return { state: d.s, actions: d.actions, nextDeadlineMs: nextDeadline(d.s) };
 }

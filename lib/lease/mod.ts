@@ -40,6 +40,7 @@ export {
 export {
   type ApiResult,
   createLeaseState,
+  type HandoffRelease,
   holdsVip,
   ineligibleReason,
   type Inflight,
@@ -54,8 +55,11 @@ export {
   type Observation,
   type Purpose,
   step,
+  type StepOut,
+  steppedOut,
   type StepResult,
   SUCCESSOR_GRACE_MS,
+  takeBackAt,
 } from "./_machine.ts";
 export {
   formatMicroTime,

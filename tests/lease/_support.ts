@@ -3,6 +3,7 @@
  * actions it produced and answers requests, and Lease objects built
  * independently of the codec under test.
  */
+import assert from "node:assert/strict";
 import {
   type ApiResult,
   createLeaseState,
@@ -147,4 +148,46 @@ export function started(
   d.at(0, { type: "eligibility", eligible });
   d.at(0, { type: "start" });
   return d;
+}
+
+/** The first action of `type`. */
+export function find<T extends LeaseAction["type"]>(
+  actions: LeaseAction[],
+  type: T,
+): Extract<LeaseAction, { type: T }> | undefined {
+  return actions.find((a) => a.type === type) as
+    | Extract<LeaseAction, { type: T }>
+    | undefined;
+}
+
+/** The record of the first write. */
+export function written(actions: LeaseAction[]): LeaseRecord | undefined {
+  const a = actions.find((x) => x.type === "update" || x.type === "create");
+  return a && (a.type === "update" || a.type === "create")
+    ? a.record
+    : undefined;
+}
+
+/** A holder of the default lease at `t`, VIP added (took it from an expired holder). */
+export function holder(config: Partial<LeaseMachineConfig> = {}): Driver {
+  const d = started(config);
+  d.answer({ kind: "notFound" }); // GET at 0
+  d.answer({
+    kind: "lease",
+    lease: lease({
+      holderIdentity: "cp-1",
+      acquireTime: WALL0,
+      renewTime: WALL0,
+    }),
+  });
+  d.do({ type: "vipFree", seenAnswered: false });
+  assert.equal(d.state.phase, "holder");
+  assert.equal(d.state.vipHeld, true);
+  return d;
+}
+
+/** The answer the API server gives to the write in flight (echoes it). */
+export function echo(d: Driver, extra: Partial<LeaseRecord> = {}) {
+  const f = d.pending;
+  return d.answer({ kind: "lease", lease: lease({ ...f.record!, ...extra }) });
 }

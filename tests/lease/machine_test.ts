@@ -4,56 +4,26 @@ import {
   ineligibleReason,
   isEligible,
   JITTER_FACTOR,
-  type LeaseAction,
   type LeaseRecord,
   lifetimeAfter,
   SUCCESSOR_GRACE_MS,
 } from "../../lib/lease/mod.ts";
-import { BASE, Driver, lease, started, types, WALL0 } from "./_support.ts";
+import {
+  BASE,
+  Driver,
+  echo,
+  find,
+  holder,
+  lease,
+  started,
+  types,
+  WALL0,
+  written,
+} from "./_support.ts";
 
 const P = BASE.retryPeriodMs; // 2 s
 const R = BASE.renewDeadlineMs; // 10 s
 const D = BASE.durationMs; // 15 s
-
-function find<T extends LeaseAction["type"]>(
-  actions: LeaseAction[],
-  type: T,
-): Extract<LeaseAction, { type: T }> | undefined {
-  return actions.find((a) => a.type === type) as
-    | Extract<LeaseAction, { type: T }>
-    | undefined;
-}
-
-function written(actions: LeaseAction[]): LeaseRecord | undefined {
-  const a = actions.find((x) => x.type === "update" || x.type === "create");
-  return a && (a.type === "update" || a.type === "create")
-    ? a.record
-    : undefined;
-}
-
-/** A holder of the default lease at `t`, VIP added (took it from an expired holder). */
-function holder(): Driver {
-  const d = started();
-  d.answer({ kind: "notFound" }); // GET at 0
-  d.answer({
-    kind: "lease",
-    lease: lease({
-      holderIdentity: "cp-1",
-      acquireTime: WALL0,
-      renewTime: WALL0,
-    }),
-  });
-  d.do({ type: "vipFree", seenAnswered: false });
-  assert.equal(d.state.phase, "holder");
-  assert.equal(d.state.vipHeld, true);
-  return d;
-}
-
-/** The answer the API server gives to the write in flight (echoes it). */
-function echo(d: Driver, extra: Partial<LeaseRecord> = {}) {
-  const f = d.pending;
-  return d.answer({ kind: "lease", lease: lease({ ...f.record!, ...extra }) });
-}
 
 Deno.test("config: client-go's checks and the fencing bound throw naming the field", () => {
   const bad: [Partial<typeof BASE>, RegExp][] = [

@@ -3,7 +3,7 @@
  * apart at the assumed worst rate, a kernel that deletes an expired VIP as
  * late as it may, slow and lost API answers, and faults: crash, freeze,
  * store partition, link partition (ARP cannot see across it), health flaps,
- * SIGTERM, restarts. The invariant checked: at no instant do two nodes have
+ * SIGTERM, restarts, planned handoffs (`ha-vip handoff`). The invariant checked: at no instant do two nodes have
  * the VIP on their interface. And once the faults stop, one node holds it.
  */
 import assert from "node:assert/strict";
@@ -451,7 +451,7 @@ export function simulate(
   // Random faults, each on a random node, until faultsEnd.
   for (let t = 3_000; t < faultsEnd; t += 500 + rand() * 6_000) {
     const node = w.nodes[Math.floor(rand() * n)];
-    const kind = Math.floor(rand() * 7);
+    const kind = Math.floor(rand() * 8);
     const len = 200 + rand() * 2.5 * D;
     w.at(t, () => {
       node.events.push(
@@ -514,6 +514,20 @@ export function simulate(
             if (!node.alive) node.start(Math.floor(rand() * 1e9));
           });
           return;
+        case 7: { // ha-vip handoff: for a while, or until cancelled
+          const timed = rand() < 0.5;
+          node.deliver({
+            type: "handoff",
+            request: { forMs: timed ? len : null, reason: "planned handoff" },
+          });
+          if (!timed) {
+            w.at(
+              w.now + len,
+              () => node.deliver({ type: "handoff", request: null }),
+            );
+          }
+          return;
+        }
       }
     });
   }
@@ -548,6 +562,8 @@ export function simulate(
 for (const [name, timing] of TIMINGS) {
   Deno.test(`simulation ${name}: no two nodes ever have the VIP at once, through every fault`, () => {
     let handovers = 0;
+    let takenBack = 0;
+    let handedOff = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const { w, end } = simulate(seed, timing as LeaseMachineConfig);
       const o = overlaps(w.nodes);
@@ -564,9 +580,18 @@ for (const [name, timing] of TIMINGS) {
         `seed ${seed}: holders at the end: ${holders.map((h) => h.name)}`,
       );
       handovers += w.nodes.reduce((s, n) => s + n.vip.length, 0);
+      const traced = (re: RegExp) =>
+        w.nodes.reduce(
+          (s, n) => s + n.trace.filter((l) => re.test(l)).length,
+          0,
+        );
+      takenBack += traced(/took the lease back/);
+      handedOff += traced(/"reason":"[^"]* holds the lease"/);
     }
-    // The faults really moved the VIP around (the test is not vacuous).
+    // The faults really moved the VIP around (the test is not vacuous), and
+    // handoffs both found successors and took the Lease back.
     assert.ok(handovers > SEEDS * 4, `only ${handovers} VIP holdings`);
+    assert.ok(takenBack > 0 && handedOff > 0, `${takenBack} ${handedOff}`);
   });
 }
 
