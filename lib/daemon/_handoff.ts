@@ -110,13 +110,6 @@ export class Handoffs {
     forMs: number | null,
     peer: ControlPeer,
   ): Promise<ControlResponse> {
-    const refused = this.elector.status().handoff_refused;
-    if (refused !== undefined) {
-      this.log.warn(`planned handoff refused: ${refused}`, {
-        by: describePeer(peer),
-      });
-      return { ok: false, message: refused, handoff: null };
-    }
     const now = new Date(this.clock.wallNow?.() ?? Date.now());
     const until = forMs === null
       ? null
@@ -153,10 +146,15 @@ export class Handoffs {
       if (s.stepped_out) this.#seenOut = true;
       if (!this.#seenOut) continue;
       if (s.stepped_out && !s.holding) {
-        const master = (s as { master?: string | null }).master;
+        // Who holds it now, as the backend names it (its master or holder).
+        const next = s as { master?: string | null; holder?: string };
         const message = wasHolding
           ? `handed the VIP over${
-            master ? ` (master now ${master})` : ""
+            next.master
+              ? ` (master now ${next.master})`
+              : next.holder
+              ? ` (now held by ${next.holder})`
+              : ""
           }: out of the election ${span}`
           : `this node did not hold the VIP: out of the election ${span}`;
         this.log.info(`planned handoff: ${message}`);

@@ -82,11 +82,6 @@ export interface ElectionStatusBase {
    * ends or is cancelled.
    */
   stepped_out?: boolean;
-  /**
-   * Why this backend does no planned handoff, if it does none: the daemon
-   * then answers `ha-vip handoff` with this and changes nothing.
-   */
-  handoff_refused?: string;
 }
 
 /**

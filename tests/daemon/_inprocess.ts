@@ -4,7 +4,7 @@
  * root, no sockets, no real time (except the optional /status server).
  */
 import { loadConfig, type LoadedConfig } from "../../lib/config/mod.ts";
-import { openControlServer } from "../../lib/control/mod.ts";
+import { controlRequest, openControlServer } from "../../lib/control/mod.ts";
 import { type DaemonOptions, runDaemon } from "../../lib/daemon/mod.ts";
 import { type ElectionBackends, vrrpBackend } from "../../lib/election/mod.ts";
 import type { ProbeResult, Verdict } from "../../lib/health/mod.ts";
@@ -216,4 +216,35 @@ export function dualKernel(
 /** The log of every node, for failure messages. */
 export function logs(nodes: Node[]): string {
   return nodes.map((n) => `--- ${n.name}\n${n.lines.join("\n")}`).join("\n");
+}
+
+export async function withControl(
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "hv-ctl-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * A control request over the real socket, answered while the fake clock
+ * moves on in small steps (so fake time cannot race ahead of the socket).
+ */
+export async function ask(
+  clock: FakeClock,
+  path: string,
+  request: Parameters<typeof controlRequest>[1],
+) {
+  let answer: Awaited<ReturnType<typeof controlRequest>> | undefined;
+  const p = controlRequest(path, request, { timeoutMs: 30_000 }).then((a) =>
+    answer = a
+  );
+  for (let i = 0; answer === undefined && i < 5000; i++) {
+    await clock.advance(20);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return await p;
 }

@@ -6,20 +6,22 @@
  */
 import assert from "node:assert/strict";
 import type { Config } from "../../lib/config/mod.ts";
-import { controlRequest } from "../../lib/control/mod.ts";
 import { leaseBackend, type LeaseRequests } from "../../lib/election/mod.ts";
 import type { ApiResult, Lease, LeaseRecord } from "../../lib/lease/mod.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
 import { type FakeKernel, FakeSegment } from "../../testing/fake_net.ts";
 import {
+  ask,
   holders,
   logs,
   type Node,
   nodeConfig,
   nodeKernel,
   NOT_READY,
+  READY,
   startNode,
   VIP,
+  withControl,
 } from "./_inprocess.ts";
 
 /** One Lease and the API servers in front of it. */
@@ -95,6 +97,8 @@ interface World {
 
 async function world(
   before?: (w: Pick<World, "clock" | "segment" | "lease">) => Promise<void>,
+  /** Each node gets a control socket `<name>.sock` here. */
+  controlDir?: string,
 ): Promise<World> {
   const clock = new FakeClock();
   const segment = new FakeSegment();
@@ -114,6 +118,7 @@ async function world(
         backends: {
           lease: leaseBackend({ requests: () => lease.requests(name) }),
         },
+        ...(controlDir ? { control: `${controlDir}/${name}.sock` } : {}),
       }),
     );
   }
@@ -361,50 +366,122 @@ Deno.test("in process (lease): SIGHUP points the Lease client at the re-read API
   }
 });
 
-Deno.test("in process (lease): ha-vip handoff is refused, visibly, and changes nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "hv-ctl-" });
-  const clock = new FakeClock();
-  const lease = new FakeLease(clock);
-  const path = `${dir}/cp-1.sock`;
-  const a = await startNode({
-    clock,
-    ip: "10.62.0.1",
-    name: "cp-1",
-    priority: 100,
-    health: true,
-    flags: { "election.mode": "lease" },
-    backends: {
-      lease: leaseBackend({ requests: () => lease.requests("cp-1") }),
-    },
-    control: path,
-  });
-  try {
-    await clock.until("holder", () => holders([a]).length === 1, 60_000);
-    // The socket is real: let the fake clock move while it answers.
-    let answer: Awaited<ReturnType<typeof controlRequest>> | undefined;
-    const p = controlRequest(path, { op: "handoff", forMs: 60_000 }, {
-      timeoutMs: 30_000,
-    }).then((r) => answer = r);
-    for (let i = 0; answer === undefined && i < 5000; i++) {
-      await clock.advance(20);
-      await new Promise((r) => setTimeout(r, 2));
+/**
+ * Watches every 5 ms of fake time: the longest stretch with no holder (ms)
+ * and whether two ever held the VIP at once.
+ */
+function watchHolders(w: World) {
+  const seen = { longestGapMs: 0, dual: false };
+  let since: number | null = null;
+  const timer = w.clock.interval(5, () => {
+    const n = holders(w.nodes).length;
+    const now = w.clock.now();
+    if (n === 0) since ??= now;
+    else since = null;
+    if (since !== null) {
+      seen.longestGapMs = Math.max(seen.longestGapMs, now - since + 5);
     }
-    await p;
-    assert.equal(answer!.ok, false);
-    assert.match(answer!.message, /lease mode has no planned handoff/);
-    assert.equal(answer!.handoff, null);
-    assert.ok(a.logged(/WARN +planned handoff refused: lease mode/), logs([a]));
-    await clock.advance(10_000);
-    assert.deepEqual(holders([a]), ["cp-1"]);
-    assert.equal(lease.record!.holderIdentity, "cp-1");
-  } finally {
-    a.stop();
-    a.stop();
-    await clock.advance(3000);
-    await a.done;
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    seen.dual ||= n > 1;
+  });
+  return { seen, stop: () => timer[Symbol.dispose]() };
+}
+
+Deno.test("in process (lease): ha-vip handoff moves the VIP make-before-break; the node stays out until cancelled", () =>
+  withControl(async (dir) => {
+    const w = await world(undefined, dir);
+    await until(w, "a holder", () => holders(w.nodes).length === 1);
+    const h = holderNode(w);
+    const watch = watchHolders(w);
+    const answer = await ask(w.clock, `${dir}/${h.name}.sock`, {
+      op: "handoff",
+      forMs: 600_000,
+    });
+    assert.equal(answer.ok, true, `${answer.message}\n${logs(w.nodes)}`);
+    const next = holderNode(w);
+    assert.notEqual(next.name, h.name);
+    assert.match(
+      answer.message,
+      new RegExp(
+        `handed the VIP over \\(now held by ${next.name}\\): out of the election for 10m`,
+      ),
+    );
+    assert.equal(w.lease.record?.holderIdentity, next.name);
+    assert.ok(
+      h.logged(/planned handoff requested: stepping out of the election/),
+      logs(w.nodes),
+    );
+    assert.ok(
+      h.logged(
+        /lease holder -> releasing: released the lease; keeping the VIP/,
+      ),
+      logs(w.nodes),
+    );
+    watch.stop();
+    // Lease mode's planned handover: the taker adds the VIP one ARP probe
+    // round after the old holder removed it (as on SIGTERM), never before.
+    assert.equal(watch.seen.dual, false);
+    assert.ok(watch.seen.longestGapMs <= 20, `${watch.seen.longestGapMs} ms`);
+    const status = await ask(w.clock, `${dir}/${h.name}.sock`, {
+      op: "status",
+    });
+    assert.match(status.message, /out of the election until /);
+    // Out: even with everyone else gone and the Lease free, it never claims.
+    for (const n of w.nodes) if (n !== h) n.stop();
+    await until(w, "the others gone", () => holders(w.nodes).length === 0);
+    const idle = w.clock.now() + 60_000;
+    await until(w, "a minute out", () => {
+      assert.equal(h.kernel.hasAddress(VIP), false, logs(w.nodes));
+      return w.clock.now() >= idle;
+    });
+    assert.notEqual(w.lease.record?.holderIdentity, h.name);
+    // Cancelled: back in, it takes the free Lease.
+    const back = await ask(w.clock, `${dir}/${h.name}.sock`, { op: "cancel" });
+    assert.equal(back.ok, true);
+    await until(w, "back", () => h.kernel.hasAddress(VIP));
+    assert.ok(h.logged(/handoff cancelled: back in the election/));
+    await stopAll(w);
+  }));
+
+Deno.test("in process (lease): a handoff nobody takes over is cancelled; the node takes the Lease back and the VIP never leaves", () =>
+  withControl(async (dir) => {
+    const w = await world(undefined, dir);
+    await until(w, "a holder", () => holders(w.nodes).length === 1);
+    const h = holderNode(w);
+    for (const n of w.nodes) if (n !== h) n.verdict = NOT_READY;
+    await w.clock.advance(10_000); // their stable verdict turns
+    const watch = watchHolders(w);
+    const t = w.lease.record!.leaseTransitions;
+    const answer = await ask(w.clock, `${dir}/${h.name}.sock`, {
+      op: "handoff",
+      forMs: 600_000,
+    });
+    watch.stop();
+    assert.equal(answer.ok, false);
+    assert.match(
+      answer.message,
+      /no other node took the VIP over, so this node keeps it/,
+    );
+    assert.equal(answer.handoff, null);
+    assert.deepEqual(watch.seen, { longestGapMs: 0, dual: false });
+    assert.deepEqual(holders(w.nodes), [h.name]);
+    assert.equal(w.lease.record?.holderIdentity, h.name);
+    assert.equal(w.lease.record?.leaseTransitions, t + 1);
+    assert.ok(
+      h.logged(/WARN +planned handoff cancelled: no other node took the lease/),
+      logs(w.nodes),
+    );
+    assert.ok(h.logged(/lease releasing -> holder: took the lease back/));
+    // In the election again: a later handoff, with a ready node, succeeds.
+    for (const n of w.nodes) if (n !== h) n.verdict = READY;
+    await w.clock.advance(10_000);
+    const again = await ask(w.clock, `${dir}/${h.name}.sock`, {
+      op: "handoff",
+      forMs: 5_000,
+    });
+    assert.equal(again.ok, true, again.message);
+    assert.notEqual(holderNode(w).name, h.name);
+    await stopAll(w);
+  }));
 
 /**
  * A kube-vip node in the same Lease (client-go's rules, written here

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError } from "../../lib/config/mod.ts";
-import { controlRequest } from "../../lib/control/mod.ts";
 import type { StatusDocument } from "../../lib/daemon/mod.ts";
 import { encodeAdvertisement, type VrrpDatagram } from "../../lib/vrrp/mod.ts";
 import { AuthKey, signAdvertisement } from "../../lib/vrrp_auth/mod.ts";
@@ -16,6 +15,7 @@ import {
   ipv4Datagram,
 } from "../../testing/fake_net.ts";
 import {
+  ask,
   dualKernel,
   holders,
   holdersOf,
@@ -25,6 +25,7 @@ import {
   startNode,
   stopAll,
   VIP,
+  withControl,
 } from "./_inprocess.ts";
 
 const VIP6 = "fd00:62::100";
@@ -356,37 +357,6 @@ Deno.test("in process: the three-sweep roll-out never splits the group; enforce 
     await Deno.remove(key);
   }
 });
-
-async function withControl(
-  fn: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "hv-ctl-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/**
- * A control request over the real socket, answered while the fake clock
- * moves on in small steps (so fake time cannot race ahead of the socket).
- */
-async function ask(
-  clock: FakeClock,
-  path: string,
-  request: Parameters<typeof controlRequest>[1],
-) {
-  let answer: Awaited<ReturnType<typeof controlRequest>> | undefined;
-  const p = controlRequest(path, request, { timeoutMs: 30_000 }).then((a) =>
-    answer = a
-  );
-  for (let i = 0; answer === undefined && i < 5000; i++) {
-    await clock.advance(20);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return await p;
-}
 
 Deno.test("in process: ha-vip handoff moves the VIP make-before-break and keeps the node out", () =>
   withControl(async (dir) => {

@@ -26,6 +26,7 @@ import {
   type LeasePhase,
   type LeaseState,
   step,
+  steppedOut,
   type StepResult,
   wallMicros,
 } from "../../lease/mod.ts";
@@ -99,14 +100,6 @@ const PHASES: LeasePhase[] = [
   "releasing",
   "stopped",
 ];
-
-/**
- * Why lease mode does no `ha-vip handoff`: stepping out keeps the VIP until
- * a successor holds the Lease, but a step-out nobody takes over would have
- * to take the Lease back, which the machine does not do yet.
- */
-const HANDOFF_REFUSED =
-  "lease mode has no planned handoff (yet): stop ha-vip on this node instead; SIGTERM releases the Lease and keeps the VIP until a successor holds it (make-before-break)";
 
 /** Longest idle wait; queued events end it at once. */
 const IDLE_WAIT_MS = 1000;
@@ -184,9 +177,17 @@ export class LeaseElector implements Elector<LeaseElectionStatus> {
     this.#enqueue({ type: "shutdown", force });
   }
 
-  /** Refused: see {@link HANDOFF_REFUSED} (status says so first). */
+  /**
+   * Steps out (the machine releases make-before-break, and takes the Lease
+   * back, keeping the VIP, when no other node takes it over), or back in.
+   */
   handoff(request: HandoffRequest | null): void {
-    if (request !== null) this.#o.host.log.warn(HANDOFF_REFUSED);
+    this.#enqueue({
+      type: "handoff",
+      request: request === null
+        ? null
+        : { forMs: request.forMs, reason: request.reason },
+    });
   }
 
   status(): LeaseElectionStatus {
@@ -213,7 +214,7 @@ export class LeaseElector implements Elector<LeaseElectionStatus> {
         ? null
         : Math.max(0, Math.round(s.vipExpiresMs - now)),
       interface_up: s.interfaceUp,
-      handoff_refused: HANDOFF_REFUSED,
+      stepped_out: steppedOut(s, now),
     };
   }
 
