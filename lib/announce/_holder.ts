@@ -88,6 +88,14 @@ export interface VipHolderOptions {
   onAnnounce?: () => void;
 }
 
+/**
+ * How late after the caller's clock reading a caller-managed lifetime may
+ * still be written in full: the time between reading the clock and the
+ * kernel stamping the address that lib/lease's fencing bound assumes
+ * (`FENCING_ASSUMPTIONS.schedulingSlackMs`).
+ */
+const STAMP_SLACK_MS = 100;
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -157,13 +165,19 @@ export class VipHolder implements AsyncDisposable {
 
   /**
    * The lifetime a write gives: `announce.vip_lifetime`, or what is left of
-   * a caller-managed one in whole seconds, rounded down (0: nothing left).
+   * a caller-managed one in whole seconds, rounded down (0: nothing left),
+   * counting {@link STAMP_SLACK_MS} as not yet spent: the caller derived its
+   * lifetime from a clock reading a netlink round trip ago, and its fencing
+   * bound allows for that much (lib/lease: `schedulingSlackMs`). Without the
+   * slack every write gave a second less than asked.
    */
   #lifetimeNow(): number {
     if (this.#managedUntil === null) return this.#o.lifetimeS;
     return Math.max(
       0,
-      Math.floor((this.#managedUntil - this.#clock.now()) / 1000),
+      Math.floor(
+        (this.#managedUntil - this.#clock.now() + STAMP_SLACK_MS) / 1000,
+      ),
     );
   }
 
