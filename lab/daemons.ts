@@ -32,6 +32,8 @@ export interface NodeState {
   apiUp: boolean;
   /** Its API server reaches the shared store. */
   storeUp: boolean;
+  /** Out of the election by `ha-vip handoff` (a restart ends it). */
+  steppedOut: boolean;
   linked: boolean;
   /** How it is cut off when not linked. */
   offline: "cut" | "partition" | null;
@@ -66,6 +68,48 @@ export interface Driver {
   setApi(n: NodeState, up: boolean): Promise<number>;
   /** Cuts or restores the node's API server's link to the store; resolves with when. */
   setStore(n: NodeState, connected: boolean): Promise<number>;
+  /** `ha-vip handoff ARGS` against the node's daemon (throws if it has none). */
+  handoff(n: NodeState, args: string[]): Promise<HandoffResult>;
+}
+
+/** What `ha-vip handoff` answered. */
+export interface HandoffResult {
+  /** Its exit status. */
+  code: number;
+  /** stdout and stderr, trimmed. */
+  out: string;
+}
+
+/**
+ * `ha-vip handoff ARGS` as an operator runs it on the node (root, the root
+ * namespace: the nodes share the file system, and each daemon listens on
+ * {@link controlSocketPath} of its directory).
+ */
+export async function haVipHandoff(
+  o: { repoRoot: string; entry?: string; nodeDir: string },
+  args: string[],
+): Promise<HandoffResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--cached-only",
+      "--quiet",
+      ...(o.entry === undefined ? [] : ["--no-lock"]),
+      o.entry ?? `${o.repoRoot}/main.ts`,
+      "handoff",
+      "--control-socket",
+      controlSocketPath(o.nodeDir),
+      ...args,
+    ],
+    cwd: o.repoRoot,
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  return { code: out.code, out: text.trim() };
 }
 
 /** Options of {@link spawnHaVip}. */
@@ -581,6 +625,8 @@ export function haVipDriver(
       return at;
     },
     setStore: (n, connected) => control(n, { store: connected }),
+    handoff: (n, args) =>
+      haVipHandoff({ repoRoot, entry: o.entry, nodeDir: n.dir }, args),
   };
 }
 
@@ -667,5 +713,7 @@ export function keepalivedDriver(
     // keepalived's nodes run no API server here.
     setApi: () => Promise.resolve(nowMs()),
     setStore: () => Promise.resolve(nowMs()),
+    handoff: () =>
+      Promise.reject(new Error("keepalived has no planned handoff")),
   };
 }

@@ -45,6 +45,7 @@ export function resolveNode(
         "steady",
         "apidown",
         "storeloss",
+        "handoff",
       ].includes(ev.kind)
       ? "holder"
       : "previous");
@@ -66,9 +67,20 @@ export function resolveNode(
   return want;
 }
 
-/** Updates the lab's model of `n` for `kind` (before the action). */
-export function applyToModel(n: NodeState, kind: EventKind): void {
+/**
+ * Updates the lab's model of `n` for `kind` (before the action). A handoff
+ * steps `n` out only when another node is eligible (`run`'s model): with
+ * none, the daemon cancels it and keeps the VIP.
+ */
+export function applyToModel(n: NodeState, kind: EventKind, run?: Run): void {
   switch (kind) {
+    case "handoff":
+      n.steppedOut = run === undefined ||
+        run.nodes.some((x) => x !== n && eligible(run, x));
+      break;
+    case "handback":
+      n.steppedOut = false;
+      break;
     case "crash":
     case "stop":
     case "die":
@@ -78,6 +90,7 @@ export function applyToModel(n: NodeState, kind: EventKind): void {
     case "start":
     case "revive":
       n.running = true;
+      n.steppedOut = false; // a restart ends a handoff
       break;
     case "unready":
     case "ready":
@@ -268,7 +281,39 @@ export async function performFault(
     case "storeloss":
     case "storeback":
       return await switchApiProcessOrStore(run, n, kind);
+    case "handoff":
+    case "handback":
+      return await handoff(run, n, kind);
   }
+}
+
+/**
+ * `ha-vip handoff --for 10m` (exit 0 once the VIP moved; exit 1 when
+ * nobody could take it over: then the model did not step the node out) or
+ * `--cancel`. Any other answer fails the run.
+ */
+async function handoff(
+  run: Run,
+  n: NodeState,
+  kind: "handoff" | "handback",
+): Promise<FaultAction> {
+  const at = nowMs();
+  const args = kind === "handoff" ? ["--for", "10m"] : ["--cancel"];
+  run.say("lab", `ha-vip handoff ${args.join(" ")} on ${n.host.name}`, at);
+  const r = await run.driver.handoff(n, args);
+  const want = kind === "handback" || n.steppedOut ? 0 : 1;
+  run.say(n.host.name, `ha-vip handoff: exit ${r.code}: ${r.out}`);
+  if (r.code !== want) {
+    throw new Error(
+      `ha-vip handoff ${
+        args.join(" ")
+      } on ${n.host.name}: exit ${r.code}, expected ${want}: ${r.out}`,
+    );
+  }
+  const label = `${n.host.name}: ha-vip handoff ${
+    args.join(" ")
+  } (exit ${r.code})`;
+  return { label, at, notes: [] };
 }
 
 async function switchApiProcessOrStore(

@@ -43,7 +43,9 @@ const USAGE = `usage: deno run -A lab/main.ts [flags]     (as root)
                           after it settled: partition@15s (default 1s,
                           steady 3s). Also: apidown / apiup (the node's API
                           server process killed / started), storeloss /
-                          storeback (its API server cut from the store)
+                          storeback (its API server cut from the store),
+                          handoff / handback (ha-vip handoff --for 10m on
+                          the holder / --cancel)
   --stability-window D    ha-vip --stability-window (default 2s)
   --health-interval D     ha-vip --health-interval (default: the daemon's)
   --vip-lifetime D        ha-vip --vip-lifetime (default: the daemon's, 5s)
@@ -71,6 +73,8 @@ const KINDS: EventKind[] = [
   "apiup",
   "storeloss",
   "storeback",
+  "handoff",
+  "handback",
 ];
 
 interface Flags {

@@ -132,6 +132,10 @@ export function defaultBounds(
     case "apiup":
     case "storeback":
       return { maxGapMs: planned, maxDualMs: A };
+    case "handoff":
+    case "handback":
+      // Make-before-break either way (a handback preempts as a restart).
+      return { maxGapMs: planned, maxDualMs: A };
   }
 }
 
@@ -189,6 +193,8 @@ function leaseBounds(
     case "revive":
     case "apiup":
     case "storeback":
+    case "handoff":
+    case "handback":
       return { maxGapMs: planned, maxDualMs: 0 };
   }
 }

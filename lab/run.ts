@@ -98,7 +98,8 @@ export function checkFatal(run: Run): void {
 /** May `n` hold the VIP, as the lab models it? */
 export function eligible(run: Run, n: NodeState): boolean {
   const healthy = n.ready && n.apiUp && n.storeUp;
-  return n.running && n.linked && (healthy || !run.driver.healthGated);
+  return n.running && n.linked && !n.steppedOut &&
+    (healthy || !run.driver.healthGated);
 }
 
 /**

@@ -230,6 +230,7 @@ function newNodes(topo: Topology): NodeState[] {
     ready: true,
     apiUp: true,
     storeUp: true,
+    steppedOut: false,
     linked: true,
     offline: null,
     linkDown: [],
@@ -343,7 +344,7 @@ async function playEvent(
   const n = byName(run, resolveNode(run, ev, holderBefore, previous));
   // The model changes first and the settle watch starts before the
   // action, so settle times are measured from the action itself.
-  applyToModel(n, ev.kind);
+  applyToModel(n, ev.kind, run);
   const before = expectedHolder(run);
   const settling = settle(run, ev.kind);
   const action = await performFault(run, n, ev.kind);

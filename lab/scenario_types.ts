@@ -62,7 +62,16 @@ export type EventKind =
    */
   | "storeloss"
   /** Reconnect it. */
-  | "storeback";
+  | "storeback"
+  /**
+   * `ha-vip handoff --for 10m` on the node (default: the holder): it gives
+   * the VIP up make-before-break and stays out of the election. With no
+   * other eligible node the handoff is cancelled (exit 1) and it keeps the
+   * VIP; the lab expects exactly that.
+   */
+  | "handoff"
+  /** `ha-vip handoff --cancel`: the node is back in the election. */
+  | "handback";
 
 /** How the ha-vip nodes elect the holder. */
 export type ElectionMode = "vrrp" | "lease";

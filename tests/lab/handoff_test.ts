@@ -23,6 +23,7 @@ import {
   createTopology,
   dualTimes,
   fmtS,
+  haVipHandoff,
   haVipRunArgs,
   type LabHost,
   type LabProcess,
@@ -127,29 +128,11 @@ function unheld(vips: Vip[], from: number): number {
 }
 
 /** `ha-vip handoff ARGS` as an operator runs it (root, the root namespace). */
-async function handoff(
-  host: LabHost,
-  topo: Topology,
-  args: string[],
-): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--cached-only",
-      "--quiet",
-      `${REPO_ROOT}/main.ts`,
-      "handoff",
-      "--control-socket",
-      controlSocketPath(`${topo.logDir}/${host.name}`),
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  return { code: out.code, out: text.trim() };
+function handoff(host: LabHost, topo: Topology, args: string[]) {
+  return haVipHandoff({
+    repoRoot: REPO_ROOT,
+    nodeDir: `${topo.logDir}/${host.name}`,
+  }, args);
 }
 
 Deno.test({
