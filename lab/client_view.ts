@@ -18,6 +18,11 @@ export interface ClientGap {
   ms: number;
   /** Still open at the time asked for. */
   open: boolean;
+  /**
+   * Requests that never got a reply (the rest came late); an open gap's
+   * count is not known yet (-1).
+   */
+  lost: number;
 }
 
 /** Feed it every prober line; ask it what the client saw. */
@@ -92,13 +97,20 @@ export class ClientView {
       this.#stalls.some((s) => s.from <= g.to && (s.to ?? s.from) >= g.from);
     const out = this.#gaps
       .filter((g) => g.to >= from && g.from <= to && !artifact(g))
-      .map((g) => ({ from: g.from, to: g.to, ms: g.to - g.from, open: false }));
+      .map((g) => ({
+        from: g.from,
+        to: g.to,
+        ms: g.to - g.from,
+        open: false,
+        lost: g.lost,
+      }));
     if (this.#downSince !== null && this.#downSince <= to) {
       out.push({
         from: this.#downSince,
         to,
         ms: to - this.#downSince,
         open: true,
+        lost: -1,
       });
     }
     return out;

@@ -347,6 +347,7 @@ export function measureEvent(run: Run, f: EventFacts): EventMeasurement {
     endMs: run.topo.rel(g.to),
     ms: g.to - g.from,
     open: g.open,
+    lost: g.lost,
   }));
   const m: EventMeasurement = {
     index: f.index,

@@ -221,6 +221,8 @@ export interface Gap {
   ms: number;
   /** Still open when the window ended. */
   open: boolean;
+  /** Requests never answered (the others came late); -1: still open. */
+  lost: number;
 }
 
 /** What one event did. */

@@ -10,7 +10,7 @@
  * - handback (`--cancel`): nothing moves (lease mode has no preemption);
  * - both other nodes' API servers unready, handoff on the holder: nobody may
  *   take over, so the holder takes its Lease back: exit 1, and the VIP never
- *   leaves it (no client outage at all).
+ *   leaves its interface (no client request lost at all).
  *
  * Timing: 5 s / 3 s / 1 s, where the take-back has the least room (2.5 s
  * after the release, the VIP's fenced lifetime being 3 s). Needs root;
@@ -85,9 +85,18 @@ Deno.test({
       if (kept.holdersAfter.join() !== kept.holderBefore) {
         failures.push(`the take-back lost the VIP: ${formatEvent(kept)}`);
       }
-      if (kept.gaps.length > 0) {
+      // The VIP never left the holder's interface (ip monitor: not removed
+      // and added again), and no request of the client went unanswered
+      // (a loaded machine may still delay a few replies).
+      if (kept.vipGains !== 0) {
         failures.push(
-          `the take-back left the client dark ${fmtS(kept.longestGapMs)}`,
+          `the take-back removed and re-added the VIP: ${formatEvent(kept)}`,
+        );
+      }
+      const lost = kept.gaps.filter((g) => g.lost !== 0);
+      if (lost.length > 0) {
+        failures.push(
+          `the take-back lost client requests: ${JSON.stringify(lost)}`,
         );
       }
     } catch (err) {
