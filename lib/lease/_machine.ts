@@ -771,8 +771,11 @@ class Draft {
 
   /** A renewal (or re-create) succeeded. */
   renewed(sentMs: number): void {
-    // Still the holder: a handoff cancelled before its release went out.
-    if (this.s.phase !== "releasing") this.s.handoffRelease = null;
+    // Still the holder, no longer stepping out: a handoff cancelled before
+    // its release went out.
+    if (this.s.phase !== "releasing" && !steppedOut(this.s, this.now)) {
+      this.s.handoffRelease = null;
+    }
     this.s.lastWriteOkMs = sentMs;
     this.s.nextTryMs = this.now + this.s.config.retryPeriodMs;
     if (this.s.vipHeld) this.refreshVip();

@@ -241,3 +241,29 @@ Deno.test("handoff on a follower: it never claims while out; cancelled, it claim
   d.advanceTo(d.state.nextTryMs!);
   assert.equal(written(d.answer(RELEASED))?.holderIdentity, "cp-1");
 });
+
+Deno.test("handoff while a renewal is in flight: the release follows its answer, and the take-back still guards the VIP", () => {
+  const d = holder();
+  d.advanceTo(2000); // the renewal goes out
+  assert.equal(d.pending.purpose, "renew");
+  d.do({ type: "handoff", request: OUT });
+  const a = echo(d); // renewed; now the release
+  assert.equal(written(a)?.holderIdentity, "");
+  echo(d);
+  assert.equal(d.state.phase, "releasing");
+  untilTakeBack(d);
+  echo(d);
+  assert.equal(d.state.phase, "holder");
+  assert.equal(removedVip(d), false);
+});
+
+Deno.test("handoff cancelled before its release went out: the holder just stays", () => {
+  const d = holder();
+  d.advanceTo(2000);
+  d.do({ type: "handoff", request: OUT });
+  d.do({ type: "handoff", request: null });
+  const a = echo(d); // the renewal's answer: eligible again, no release
+  assert.equal(written(a), undefined);
+  assert.equal(d.state.phase, "holder");
+  assert.equal(d.state.handoffRelease, null);
+});
