@@ -52,6 +52,17 @@ const STARTUP = 3000;
 const NO_GAP_MS = 100;
 /** Two holders of one VIP during a make-before-break handover (failover_test.ts). */
 const DUAL_MS = 50;
+/**
+ * A VIP with no holder, as seen by two `ip monitor` processes (one per
+ * node, each stamping an event when it gets to read it): the new master
+ * adds the VIP before it sends the advert that makes the old one remove
+ * it (tests/vrrp/state_machine_test.ts: addVip, then send), so the kernel
+ * never has a moment without a holder; what the monitors show is their
+ * own scheduling skew, which grew with realtime daemons beside
+ * normal-priority monitors (5 ms at load 0.7). The client's gap, checked
+ * beside it, is what users see.
+ */
+const UNHELD_MS = DUAL_MS;
 /** A settled state must hold this long. */
 const HOLD_MS = 2 * A + 200;
 
@@ -125,6 +136,12 @@ function unheld(vips: Vip[], from: number): number {
     worstMs = Math.max(worstMs, to - covered);
   }
   return worstMs;
+}
+
+/** Fails when a VIP had no holder for longer than {@link UNHELD_MS} since `from`. */
+function assertHeld(vips: Vip[], from: number, report: () => string): void {
+  const u = unheld(vips, from);
+  assert.ok(u <= UNHELD_MS, `a VIP had no holder for ${fmtS(u)}\n${report()}`);
 }
 
 /** `ha-vip handoff ARGS` as an operator runs it (root, the root namespace). */
@@ -255,7 +272,7 @@ Deno.test({
         w.dual <= DUAL_MS,
         `two holders for ${fmtS(w.dual)}\n${report()}`,
       );
-      assert.equal(unheld(vips, at), 0, `a VIP had no holder\n${report()}`);
+      assertHeld(vips, at, report);
       // It stays out: node1 would preempt within a master-down interval.
       const out = nowMs();
       await new Promise((r) => setTimeout(r, 3 * masterDownMs(HIGH, A)));
@@ -279,7 +296,7 @@ Deno.test({
         w.gap <= NO_GAP_MS,
         `client outage ${fmtS(w.gap)} when it came back\n${report()}`,
       );
-      assert.equal(unheld(vips, at), 0, `a VIP had no holder\n${report()}`);
+      assertHeld(vips, at, report);
 
       // 3. SIGTERM of the holder: both VIPs move together.
       at = nowMs();
@@ -292,7 +309,7 @@ Deno.test({
         w.gap <= NO_GAP_MS,
         `client outage ${fmtS(w.gap)} on SIGTERM\n${report()}`,
       );
-      assert.equal(unheld(vips, at), 0, `a VIP had no holder\n${report()}`);
+      assertHeld(vips, at, report);
       if (Deno.env.get("HV_LAB_TIMELINE")) console.log(report());
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${report()}`, { cause: err });
