@@ -9,6 +9,16 @@
  * @module
  */
 
+/**
+ * The argv prefix every `ip monitor` of the lab runs under: realtime
+ * priority 2, above the daemons' default 1 (`process.realtime_priority`).
+ * A monitor stamps an event when it gets to read it; at normal priority
+ * beside realtime daemons on a busy runner its stamps trail the kernel by
+ * milliseconds, and two monitors' skew then looks like a moment with no
+ * holder (or two). A monitor blocks on its netlink socket between events.
+ */
+export const MONITOR_PRIORITY_ARGV: readonly string[] = ["chrt", "--rr", "2"];
+
 /** An address event for one IPv4 or IPv6 address. */
 export interface AddrEvent {
   /** Epoch ms (from the `[...]` stamp; `ip` prints local time). */

@@ -52,6 +52,7 @@ export {
 } from "./prober.ts";
 export {
   type AddrEvent,
+  MONITOR_PRIORITY_ARGV,
   type NeighEvent,
   parseAddrLine,
   parseNeighLine,

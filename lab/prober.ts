@@ -52,7 +52,7 @@ import {
   sockaddrLl,
   type Socket,
 } from "../lib/sys/mod.ts";
-import { parseNeighLine } from "./ip_monitor.ts";
+import { MONITOR_PRIORITY_ARGV, parseNeighLine } from "./ip_monitor.ts";
 import type { LabProcess, Topology } from "./topology.ts";
 
 /** IP protocol number of ICMP (not among lib/sys's constants). */
@@ -527,8 +527,9 @@ export async function runProber(options: ProberOptions): Promise<void> {
     lastNeigh = key;
     emit({ type: "neigh", t: round3(t), mac, state });
   };
-  const monitor = new Deno.Command("ip", {
-    args: ["-ts", "monitor", "neigh"],
+  const [chrt, ...chrtArgs] = MONITOR_PRIORITY_ARGV;
+  const monitor = new Deno.Command(chrt, {
+    args: [...chrtArgs, "ip", "-ts", "monitor", "neigh"],
     stdin: "null",
     stdout: "piped",
     stderr: "null",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseAddrLine } from "./ip_monitor.ts";
+import { MONITOR_PRIORITY_ARGV, parseAddrLine } from "./ip_monitor.ts";
 import type { LabHost, LabProcess, Topology } from "./topology.ts";
 import { nowMs } from "./topology.ts";
 
@@ -59,7 +59,7 @@ export async function watchVip(
   const proc: LabProcess = topo.spawn(
     host.netns,
     `${host.name}-vip-monitor`,
-    ["ip", "-ts", "monitor", "address"],
+    [...MONITOR_PRIORITY_ARGV, "ip", "-ts", "monitor", "address"],
     {
       onLine: (line, stream) => {
         if (stream !== "out") return;

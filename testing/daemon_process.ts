@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { parseAddrLine } from "../lab/mod.ts";
+import { MONITOR_PRIORITY_ARGV, parseAddrLine } from "../lab/mod.ts";
 import { ipJson } from "./netns.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -182,8 +182,9 @@ export interface AddressWatch {
  * initial state is known.
  */
 export async function watchAddresses(ns: string): Promise<AddressWatch> {
-  const child = new Deno.Command("ip", {
-    args: ["-n", ns, "-ts", "monitor", "address"],
+  const [chrt, ...chrtArgs] = MONITOR_PRIORITY_ARGV;
+  const child = new Deno.Command(chrt, {
+    args: [...chrtArgs, "ip", "-n", ns, "-ts", "monitor", "address"],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
